@@ -1,0 +1,133 @@
+// A Batch is one export request of one signal as it moves through the relay.
+// It holds the decoded model and/or its encodings; each is produced at most once
+// and shared: every exporter that wants protobuf gets the same bytes, and a batch
+// that no processor changed is forwarded with the bytes it arrived with.
+// Batches are copy-on-write: fork() hands the same state to another pipeline, and
+// edit() copies the model first when the state is shared, so no pipeline or
+// exporter ever sees another one's changes.
+import { signalTypes, Signal } from './schema';
+import { fromJson, toJson } from './json';
+import { dataPointsOf, LogsRequest, MetricsRequest, RequestModel, TracesRequest } from './model';
+
+interface State {
+  model?: RequestModel;
+  proto?: Uint8Array;
+  json?: Buffer;
+  items?: number;
+}
+
+export class Batch {
+  private owned: boolean;
+
+  private constructor(readonly signal: Signal, private state: State, owned: boolean) {
+    this.owned = owned;
+  }
+
+  /** Decodes protobuf bytes now (so a bad body is refused at the door) and keeps them. */
+  static fromProto(signal: Signal, bytes: Uint8Array): Batch {
+    const model = signalTypes[signal].request.decode(bytes) as unknown as RequestModel;
+    return new Batch(signal, { model, proto: bytes }, true);
+  }
+
+  /** Builds the model from a parsed OTLP/JSON request. Throws JsonShapeError. */
+  static fromJsonObject(signal: Signal, obj: unknown): Batch {
+    const model = fromJson(signalTypes[signal].request, obj) as unknown as RequestModel;
+    return new Batch(signal, { model }, true);
+  }
+
+  /**
+   * Wraps a model built elsewhere. `shared` says the model holds objects that other
+   * batches may also reference, so the first edit() must copy it.
+   */
+  static fromModel(signal: Signal, model: RequestModel, shared = false): Batch {
+    return new Batch(signal, { model }, !shared);
+  }
+
+  /** Several requests of one signal as one. Protobuf encodings concatenate into a valid request. */
+  static concat(signal: Signal, parts: Batch[]): Batch {
+    if (parts.length === 1) return parts[0].fork();
+    if (parts.every((p) => p.state.proto !== undefined && p.state.model === undefined)) {
+      return new Batch(signal, { proto: Buffer.concat(parts.map((p) => p.state.proto!)) }, true);
+    }
+    const field = signalTypes[signal].resourceField;
+    const merged: Record<string, unknown[]> = { [field]: [] };
+    let items = 0;
+    for (const p of parts) {
+      merged[field].push(...((p.read() as unknown as Record<string, unknown[]>)[field] ?? []));
+      items += p.itemCount();
+    }
+    const b = new Batch(signal, { model: merged as unknown as RequestModel, items }, false);
+    return b;
+  }
+
+  /** The model, for reading only. */
+  read(): RequestModel {
+    const s = this.state;
+    if (s.model === undefined) s.model = signalTypes[this.signal].request.decode(s.proto!) as unknown as RequestModel;
+    return s.model;
+  }
+
+  /** The model, for changing. Copies it first when it is shared; drops cached encodings. */
+  edit(): RequestModel {
+    if (!this.owned) {
+      const bytes = this.toProto();
+      this.state = { model: signalTypes[this.signal].request.decode(bytes) as unknown as RequestModel };
+      this.owned = true;
+    } else {
+      this.read();
+    }
+    this.state.proto = undefined;
+    this.state.json = undefined;
+    this.state.items = undefined;
+    return this.state.model!;
+  }
+
+  /** Another handle on the same data, for another pipeline or exporter. */
+  fork(): Batch {
+    this.owned = false;
+    return new Batch(this.signal, this.state, false);
+  }
+
+  toProto(): Uint8Array {
+    const s = this.state;
+    if (s.proto === undefined) s.proto = signalTypes[this.signal].request.encode(s.model!).finish();
+    return s.proto;
+  }
+
+  toJson(): Buffer {
+    const s = this.state;
+    if (s.json === undefined) s.json = Buffer.from(JSON.stringify(this.toJsonObject()));
+    return s.json;
+  }
+
+  toJsonObject(): Record<string, unknown> {
+    return toJson(signalTypes[this.signal].request, this.read());
+  }
+
+  /** Log records, spans or metric data points, as the Collector counts items. */
+  itemCount(): number {
+    const s = this.state;
+    if (s.items === undefined) s.items = countItems(this.signal, this.read());
+    return s.items;
+  }
+
+  /** True when nothing is left to send. */
+  isEmpty(): boolean {
+    return this.itemCount() === 0;
+  }
+}
+
+export function countItems(signal: Signal, model: RequestModel): number {
+  let n = 0;
+  if (signal === 'logs') {
+    for (const rl of (model as LogsRequest).resourceLogs ?? [])
+      for (const sl of rl.scopeLogs ?? []) n += sl.logRecords?.length ?? 0;
+  } else if (signal === 'traces') {
+    for (const rs of (model as TracesRequest).resourceSpans ?? [])
+      for (const ss of rs.scopeSpans ?? []) n += ss.spans?.length ?? 0;
+  } else {
+    for (const rm of (model as MetricsRequest).resourceMetrics ?? [])
+      for (const sm of rm.scopeMetrics ?? []) for (const m of sm.metrics ?? []) n += dataPointsOf(m).length;
+  }
+  return n;
+}

@@ -1,0 +1,72 @@
+// Loads the OTLP .proto files in proto/ once and exposes the message types the
+// relay uses. protobufjs generates its encoder and decoder functions from these
+// reflection types at first use, so they run as fast as static code.
+import * as path from 'node:path';
+import * as fs from 'node:fs';
+import * as protobuf from 'protobufjs';
+
+export type Signal = 'logs' | 'metrics' | 'traces';
+export const SIGNALS: readonly Signal[] = ['logs', 'metrics', 'traces'];
+
+function findProtoDir(): string {
+  // Compiled code lives in dist/src/otlp; sources in src/otlp. Walk up to the package root.
+  let dir = __dirname;
+  for (let i = 0; i < 5; i++) {
+    const candidate = path.join(dir, 'proto', 'opentelemetry');
+    if (fs.existsSync(candidate)) return path.join(dir, 'proto');
+    dir = path.dirname(dir);
+  }
+  throw new Error(`proto/ directory not found above ${__dirname}`);
+}
+
+const FILES = ['logs', 'metrics', 'trace'].map(
+  (s) => `opentelemetry/proto/collector/${s}/v1/${s}_service.proto`,
+);
+
+function loadRoot(): protobuf.Root {
+  const protoDir = findProtoDir();
+  const root = new protobuf.Root();
+  root.resolvePath = (_origin, target) => path.join(protoDir, target);
+  root.loadSync(FILES);
+  root.resolveAll();
+  return root;
+}
+
+export const root = loadRoot();
+
+interface SignalTypes {
+  request: protobuf.Type;
+  response: protobuf.Type;
+  /** Name of the repeated resource field in the request (resourceLogs...). */
+  resourceField: 'resourceLogs' | 'resourceMetrics' | 'resourceSpans';
+  /** Name of the rejected-count field in the partial success message. */
+  rejectedField: 'rejectedLogRecords' | 'rejectedDataPoints' | 'rejectedSpans';
+  /** Fully qualified gRPC service name. */
+  service: string;
+  /** HTTP path of the signal. */
+  httpPath: string;
+}
+
+function types(pkg: string, name: string): SignalTypes {
+  const base = `opentelemetry.proto.collector.${pkg}.v1`;
+  const resourceField = ({ logs: 'resourceLogs', metrics: 'resourceMetrics', trace: 'resourceSpans' } as const)[
+    pkg as 'logs' | 'metrics' | 'trace'
+  ];
+  const rejectedField = ({ logs: 'rejectedLogRecords', metrics: 'rejectedDataPoints', trace: 'rejectedSpans' } as const)[
+    pkg as 'logs' | 'metrics' | 'trace'
+  ];
+  return {
+    request: root.lookupType(`${base}.Export${name}ServiceRequest`),
+    response: root.lookupType(`${base}.Export${name}ServiceResponse`),
+    resourceField,
+    rejectedField,
+    service: `${base}.${name}Service`,
+    httpPath: `/v1/${pkg === 'trace' ? 'traces' : pkg}`,
+  };
+}
+
+export const signalTypes: Record<Signal, SignalTypes> = {
+  logs: types('logs', 'Logs'),
+  metrics: types('metrics', 'Metrics'),
+  traces: types('trace', 'Trace'),
+};
