@@ -46,8 +46,10 @@ export class Batch {
   /** Several requests of one signal as one. Protobuf encodings concatenate into a valid request. */
   static concat(signal: Signal, parts: Batch[]): Batch {
     if (parts.length === 1) return parts[0].fork();
-    if (parts.every((p) => p.state.proto !== undefined && p.state.model === undefined)) {
-      return new Batch(signal, { proto: Buffer.concat(parts.map((p) => p.state.proto!)) }, true);
+    if (parts.every((p) => p.state.proto !== undefined)) {
+      // Concatenated encodings of one message type decode as one message with the repeated fields joined.
+      const items = parts.reduce((n, p) => n + p.itemCount(), 0);
+      return new Batch(signal, { proto: Buffer.concat(parts.map((p) => p.state.proto!)), items }, true);
     }
     const field = signalTypes[signal].resourceField;
     const merged: Record<string, unknown[]> = { [field]: [] };

@@ -19,9 +19,10 @@ function findProtoDir(): string {
   throw new Error(`proto/ directory not found above ${__dirname}`);
 }
 
-const FILES = ['logs', 'metrics', 'trace'].map(
-  (s) => `opentelemetry/proto/collector/${s}/v1/${s}_service.proto`,
-);
+const FILES = [
+  ...['logs', 'metrics', 'trace'].map((s) => `opentelemetry/proto/collector/${s}/v1/${s}_service.proto`),
+  'google/rpc/status.proto',
+];
 
 function loadRoot(): protobuf.Root {
   const protoDir = findProtoDir();
@@ -33,6 +34,9 @@ function loadRoot(): protobuf.Root {
 }
 
 export const root = loadRoot();
+
+/** google.rpc.Status, the body of an OTLP/HTTP error answer. */
+export const statusType = root.lookupType('google.rpc.Status');
 
 interface SignalTypes {
   request: protobuf.Type;

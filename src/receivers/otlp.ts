@@ -1,0 +1,88 @@
+// The otlp receiver: OTLP over gRPC (default localhost:4317) and HTTP (default
+// localhost:4318). With no `protocols` key both run; with one, only those listed.
+import { s, type SchemaType } from '../config/schema';
+import type { ReceiverFactory } from '../pipeline/component';
+import { GrpcReceiver } from './grpc';
+import { HttpReceiver } from './http';
+
+const auth = s.object({
+  /** When set, requests must carry `Authorization: Bearer <token>` (use ${env:...}). */
+  bearer_token: s.string({ default: '' }),
+});
+
+const grpc = s.object({
+  endpoint: s.endpoint({ default: 'localhost:4317' }),
+  max_recv_msg_size_mib: s.number({ default: 4, min: 1 }),
+  auth,
+});
+
+const http = s.object({
+  endpoint: s.endpoint({ default: 'localhost:4318' }),
+  max_request_body_size: s.bytes({ default: 20 * 1024 * 1024 }),
+  auth,
+});
+
+const schema = s.object({
+  protocols: s.custom<{ grpc?: SchemaType<typeof grpc>; http?: SchemaType<typeof http> }>(
+    'map with grpc and/or http',
+    (v, path, ctx) => {
+      if (v === null || v === undefined) return undefined;
+      if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+        ctx.issues.push({ path, severity: 'error', message: 'expected a map with grpc and/or http' });
+        return undefined;
+      }
+      const out: { grpc?: SchemaType<typeof grpc>; http?: SchemaType<typeof http> } = {};
+      for (const k of Object.keys(v)) {
+        if (k === 'grpc') out.grpc = grpc.check((v as Record<string, unknown>).grpc ?? {}, [...path, 'grpc'], ctx);
+        else if (k === 'http') out.http = http.check((v as Record<string, unknown>).http ?? {}, [...path, 'http'], ctx);
+        else ctx.issues.push({ path: [...path, k], severity: 'error', message: 'unknown protocol (known: grpc, http)' });
+      }
+      if (Object.keys(v).length === 0) ctx.issues.push({ path, severity: 'error', message: 'needs grpc and/or http' });
+      return out;
+    },
+    undefined,
+  ),
+});
+
+export type OtlpReceiverConfig = SchemaType<typeof schema>;
+export type GrpcConfig = SchemaType<typeof grpc>;
+export type HttpConfig = SchemaType<typeof http>;
+
+export const otlpReceiver: ReceiverFactory<OtlpReceiverConfig> = {
+  type: 'otlp',
+  schema,
+  signals: ['logs', 'metrics', 'traces'],
+  create(config, ctx, host) {
+    const protocols = config.protocols ?? { grpc: grpc.check({}, [], { issues: [] })!, http: http.check({}, [], { issues: [] })! };
+    const parts = [
+      protocols.grpc && new GrpcReceiver(protocols.grpc, ctx, host),
+      protocols.http && new HttpReceiver(protocols.http, ctx, host),
+    ].filter((x): x is GrpcReceiver | HttpReceiver => !!x);
+    return {
+      async start() {
+        for (const p of parts) await p.start();
+      },
+      async shutdown(deadline) {
+        await Promise.all(parts.map((p) => p.shutdown(deadline)));
+      },
+    };
+  },
+};
+
+/** Splits host:port (a scheme, if any, is ignored); `[::1]:4317` keeps its brackets off. */
+export function splitHostPort(endpoint: string): { host: string; port: number } {
+  const hp = endpoint.replace(/^[a-z]+:\/\//, '').replace(/\/$/, '');
+  const i = hp.lastIndexOf(':');
+  const host = hp.slice(0, i).replace(/^\[|\]$/g, '');
+  return { host: host || '0.0.0.0', port: Number(hp.slice(i + 1)) };
+}
+
+/** Constant-time comparison of an Authorization header against the expected bearer token. */
+export function bearerOk(header: string | undefined, token: string): boolean {
+  if (!token) return true;
+  const expected = Buffer.from(`Bearer ${token}`);
+  const got = Buffer.from(header ?? '');
+  if (got.length !== expected.length) return false;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('node:crypto').timingSafeEqual(got, expected) as boolean;
+}

@@ -1,0 +1,92 @@
+// The relay's own metrics: items received, refused, dropped, sent and failed, per
+// component and signal, kept by the OpenTelemetry metrics SDK and served in the
+// Prometheus text format (and optionally pushed over OTLP).
+import { MeterProvider, PeriodicExportingMetricReader, type MetricReader } from '@opentelemetry/sdk-metrics';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import type { Counter, Attributes } from '@opentelemetry/api';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+export interface TelemetryOptions {
+  /** Push the relay's own metrics to this OTLP/HTTP metrics URL too. */
+  otlpEndpoint?: string;
+  otlpIntervalMs?: number;
+  otlpHeaders?: Record<string, string>;
+}
+
+type CounterName =
+  | 'receiver_accepted_items'
+  | 'receiver_refused_items'
+  | 'receiver_bad_requests'
+  | 'processor_dropped_items'
+  | 'exporter_sent_items'
+  | 'exporter_failed_items'
+  | 'exporter_dropped_items'
+  | 'exporter_partial_success_items'
+  | 'connector_routed_items';
+
+const DESCRIPTIONS: Record<CounterName, string> = {
+  receiver_accepted_items: 'Items (log records, spans, data points) accepted and answered with success',
+  receiver_refused_items: 'Items refused with an error answer (the sender may retry)',
+  receiver_bad_requests: 'Requests refused as malformed, too large, or of an unsupported kind',
+  processor_dropped_items: 'Items a processor removed on purpose (filtered, sampled)',
+  exporter_sent_items: 'Items a backend acknowledged',
+  exporter_failed_items: 'Items that could not be delivered',
+  exporter_dropped_items: 'Items an exporter gave up on (non-retryable error, queue full in a drop policy)',
+  exporter_partial_success_items: 'Items a backend reported as rejected in a partial_success answer',
+  connector_routed_items: 'Items a connector passed to another pipeline',
+};
+
+export class Telemetry {
+  private readonly provider: MeterProvider;
+  readonly prometheus: PrometheusExporter;
+  private readonly counters = new Map<CounterName, Counter>();
+  /** Same totals in memory, for the debug log at shutdown and for `agentrelay test`. */
+  private readonly totals = new Map<string, number>();
+
+  constructor(opts: TelemetryOptions = {}) {
+    this.prometheus = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true, withoutTargetInfo: true });
+    const readers: MetricReader[] = [this.prometheus];
+    if (opts.otlpEndpoint) {
+      // Loaded lazily: most deployments never push their own metrics.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { OTLPMetricExporter } = require('@opentelemetry/exporter-metrics-otlp-http') as typeof import('@opentelemetry/exporter-metrics-otlp-http');
+      readers.push(
+        new PeriodicExportingMetricReader({
+          exporter: new OTLPMetricExporter({ url: opts.otlpEndpoint, headers: opts.otlpHeaders }),
+          exportIntervalMillis: opts.otlpIntervalMs ?? 60000,
+        }),
+      );
+    }
+    this.provider = new MeterProvider({ readers });
+    const meter = this.provider.getMeter('agentrelay');
+    for (const [name, description] of Object.entries(DESCRIPTIONS) as [CounterName, string][]) {
+      this.counters.set(name, meter.createCounter(`agentrelay_${name}`, { description }));
+    }
+  }
+
+  add(name: CounterName, n: number, attrs: Attributes): void {
+    if (n <= 0) return;
+    this.counters.get(name)!.add(n, attrs);
+    const key = `${name}${JSON.stringify(attrs)}`;
+    this.totals.set(key, (this.totals.get(key) ?? 0) + n);
+  }
+
+  /** Sum of a counter over every series whose attributes include `match`. */
+  total(name: CounterName, match: Attributes = {}): number {
+    let sum = 0;
+    for (const [key, v] of this.totals) {
+      if (!key.startsWith(name + '{')) continue;
+      const attrs = JSON.parse(key.slice(name.length)) as Attributes;
+      if (Object.entries(match).every(([k, x]) => attrs[k] === x)) sum += v;
+    }
+    return sum;
+  }
+
+  serveMetrics(req: IncomingMessage, res: ServerResponse): void {
+    this.prometheus.getMetricsRequestHandler(req, res);
+  }
+
+  async shutdown(): Promise<void> {
+    await this.provider.shutdown().catch(() => undefined);
+  }
+}
