@@ -66,7 +66,8 @@ function planFor(type: protobuf.Type): TypePlan {
 /** A JSON body that does not have the shape of the OTLP message; `path` names the bad field. */
 export class JsonShapeError extends Error {
   constructor(public readonly reason: string, public readonly path: string[] = []) {
-    super(reason);
+    // No message argument: Error would store it as an own property and hide the getter below.
+    super();
   }
   override get message(): string {
     return this.path.length ? `${this.path.join('')}: ${this.reason}` : this.reason;
