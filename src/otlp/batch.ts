@@ -7,6 +7,7 @@
 // exporter ever sees another one's changes.
 import { signalTypes, Signal } from './schema';
 import { fromJson, toJson } from './json';
+import { scanRequest } from './wire';
 import { dataPointsOf, LogsRequest, MetricsRequest, RequestModel, TracesRequest } from './model';
 
 interface State {
@@ -23,11 +24,19 @@ export class Batch {
     this.owned = owned;
   }
 
-  /** Decodes protobuf bytes now (so a bad body is refused at the door) and keeps them. */
+  /**
+   * Checks protobuf bytes now (so a bad body is refused at the door) and keeps them;
+   * the model is decoded only when something reads it. Throws WireError.
+   */
   static fromProto(signal: Signal, bytes: Uint8Array): Batch {
-    const model = signalTypes[signal].request.decode(bytes) as unknown as RequestModel;
-    return new Batch(signal, { model, proto: bytes }, true);
+    const { items, badIds } = scanRequest(signal, bytes);
+    const b = new Batch(signal, { proto: bytes, items }, true);
+    b.badIds = badIds;
+    return b;
   }
+
+  /** Set when the received bytes hold a record with a malformed trace or span id (see validate.ts). */
+  badIds = false;
 
   /** Builds the model from a parsed OTLP/JSON request. Throws JsonShapeError. */
   static fromJsonObject(signal: Signal, obj: unknown): Batch {
@@ -60,6 +69,11 @@ export class Batch {
     }
     const b = new Batch(signal, { model: merged as unknown as RequestModel, items }, false);
     return b;
+  }
+
+  /** True while only the encoded bytes exist (nothing has read the model yet). */
+  isUndecoded(): boolean {
+    return this.state.model === undefined;
   }
 
   /** The model, for reading only. */

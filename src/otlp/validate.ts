@@ -33,6 +33,8 @@ export function rejectInvalid(batch: Batch): { rejected: number; message: string
 }
 
 function hasInvalid(batch: Batch): boolean {
+  // Protobuf input was checked by the wire scan; only a model built from JSON is walked here.
+  if (batch.isUndecoded()) return batch.badIds;
   const model = batch.read();
   if (batch.signal === 'traces') {
     for (const rs of (model as TracesRequest).resourceSpans ?? [])
