@@ -156,7 +156,7 @@ function scan(rules: TypeRules, buf: Uint8Array, pos: number, end: number, res: 
         throw new WireError(`${rules.name}: field ${field} has wire type ${wire}, expected ${rule.wire}`);
       if (rule.item) res.items++;
       if (rule.sub) scan(rule.sub, buf, pos, pos + len, res, depth + 1);
-      else if (rule.utf8 && len > 0 && !isUtf8(buf.subarray(pos, pos + len)))
+      else if (rule.utf8 && len > 0 && !isAsciiOrUtf8(buf, pos, pos + len))
         throw new WireError(`${rules.name}: field ${field} is not valid UTF-8`);
       if (rules.ids) {
         const allowed = rules.ids.get(field);
@@ -169,4 +169,12 @@ function scan(rules: TypeRules, buf: Uint8Array, pos: number, end: number, res: 
     if (wire === LEN) pos += len;
   }
   if (rules.requiredIds && rules.requiredIds.some((f) => !(seenRequired & (1 << f)))) res.badIds = true;
+}
+
+/** Most strings the agents send are ASCII: check that in place and ask the native check only otherwise. */
+function isAsciiOrUtf8(buf: Uint8Array, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    if (buf[i] & 0x80) return isUtf8(buf.subarray(i, end));
+  }
+  return true;
 }
