@@ -101,7 +101,7 @@ export function loadConfigText(text: string, env: NodeJS.ProcessEnv = process.en
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length) {
     return {
-      errors: doc.errors.map((e) => `YAML syntax: ${e.message.split('\n')[0]} (line ${e.linePos?.[0]?.line ?? '?'})`),
+      errors: doc.errors.map((e) => `YAML syntax: ${e.message.split('\n')[0]} (line ${lines.linePos(e.pos[0]).line})`),
       warnings: [],
     };
   }
@@ -118,12 +118,19 @@ export function loadConfigText(text: string, env: NodeJS.ProcessEnv = process.en
 
 function lineOf(doc: Document, lines: LineCounter, path: (string | number)[]): string {
   for (let n = path.length; n >= 0; n--) {
+    // A map entry is reported at its key's line: a block value (`bogus/x:` then an
+    // indented map) starts on the next line. A missing key points at its parent.
+    if (n > 0 && typeof path[n - 1] === 'string') {
+      const parent = doc.getIn(path.slice(0, n - 1), true);
+      if (isMap(parent)) {
+        const pair = parent.items.find((it) => isScalar(it.key) && String(it.key.value) === path[n - 1]);
+        const keyRange = pair && isScalar(pair.key) ? pair.key.range : undefined;
+        if (keyRange) return ` (line ${lines.linePos(keyRange[0]).line})`;
+      }
+    }
     const node = doc.getIn(path.slice(0, n), true) as Node | undefined;
     const range = node && (isMap(node) || isSeq(node) || isScalar(node)) ? node.range : undefined;
-    if (range) {
-      // A missing key points at its parent map; a key's own line is where its value starts.
-      return ` (line ${lines.linePos(range[0]).line})`;
-    }
+    if (range) return ` (line ${lines.linePos(range[0]).line})`;
   }
   return '';
 }

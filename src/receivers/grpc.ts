@@ -18,12 +18,11 @@ export class GrpcReceiver {
   }
 
   async start(): Promise<void> {
-    const server = new grpc.Server({
-      'grpc.max_receive_message_length': Math.floor(this.cfg.max_recv_msg_size_mib * 1024 * 1024),
-    });
+    // grpc-js refuses messages over its own limit before any of our code runs, so nothing
+    // could count them; its limit is set to twice ours and ours is enforced (and counted)
+    // in the handler. Only messages over twice the limit go uncounted.
+    const server = new grpc.Server({ 'grpc.max_receive_message_length': 2 * this.maxBytes });
     for (const signal of ['logs', 'metrics', 'traces'] as Signal[]) {
-      const consumer = this.host.consumerFor(signal);
-      if (!consumer) continue; // no pipeline: the service is absent and callers get UNIMPLEMENTED
       const t = signalTypes[signal];
       const definition: grpc.ServiceDefinition = {
         Export: {
@@ -74,7 +73,21 @@ export class GrpcReceiver {
     });
   }
 
+  private get maxBytes(): number {
+    return Math.floor(this.cfg.max_recv_msg_size_mib * 1024 * 1024);
+  }
+
   private async handle(signal: Signal, call: grpc.ServerUnaryCall<Buffer, object>, callback: grpc.sendUnaryData<object>): Promise<void> {
+    const consumer = this.host.consumerFor(signal);
+    if (!consumer) {
+      this.intake.badRequest(signal, 'no_pipeline', `this receiver has no ${signal} pipeline`);
+      return callback({ code: grpc.status.UNIMPLEMENTED, details: `this receiver has no ${signal} pipeline` });
+    }
+    if (call.request.length > this.maxBytes) {
+      const message = `message of ${call.request.length} bytes exceeds the limit of ${this.maxBytes} bytes`;
+      this.intake.badRequest(signal, 'too_large', message);
+      return callback({ code: grpc.status.RESOURCE_EXHAUSTED, details: message });
+    }
     const auth = call.metadata.get('authorization')[0];
     if (!bearerOk(typeof auth === 'string' ? auth : auth?.toString(), this.cfg.auth.bearer_token)) {
       this.intake.badRequest(signal, 'auth', 'missing or wrong bearer token');
@@ -84,7 +97,7 @@ export class GrpcReceiver {
     if (!(decoded instanceof Batch)) {
       return callback({ code: grpc.status.INVALID_ARGUMENT, details: decoded.kind === 'bad_request' ? decoded.message : 'bad request' });
     }
-    const r = await this.intake.deliver(signal, decoded, this.host.consumerFor(signal)!);
+    const r = await this.intake.deliver(signal, decoded, consumer);
     if (r.kind === 'ok') {
       const t = signalTypes[signal];
       return callback(null, r.rejected > 0 ? { partialSuccess: { [t.rejectedField]: r.rejected, errorMessage: r.message } } : {});
