@@ -62,3 +62,22 @@ test('the joined request reuses the received protobuf bytes without decoding', a
   assert.equal(got[0].itemCount(), 2);
   await p.shutdown!(Date.now() + 1000);
 });
+
+test('requests with different client metadata are never joined', async () => {
+  const { p, got } = setup({ send_batch_size: 2, timeout: '10s' });
+  const a = logs('a');
+  a.metadata = { 'x-team': 'red' };
+  const b = logs('b');
+  b.metadata = { 'x-team': 'blue' };
+  const c = logs('c');
+  c.metadata = { 'x-team': 'red' };
+  await p.consume(a);
+  await p.consume(b);
+  await p.consume(c);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(got.length, 1);
+  assert.deepEqual(got[0].metadata, { 'x-team': 'red' });
+  assert.equal(got[0].itemCount(), 2);
+  await p.shutdown!(Date.now() + 1000);
+  assert.deepEqual(got[1].metadata, { 'x-team': 'blue' });
+});

@@ -17,8 +17,14 @@ interface State {
   items?: number;
 }
 
+/** Request metadata the receiver kept (lower-case header names), e.g. for the enrich processor. */
+export type Metadata = Readonly<Record<string, string>>;
+const NO_METADATA: Metadata = Object.freeze({});
+
 export class Batch {
   private owned: boolean;
+  /** Client metadata of the request(s) this batch came from; empty unless the receiver has include_metadata. */
+  metadata: Metadata = NO_METADATA;
 
   private constructor(readonly signal: Signal, private state: State, owned: boolean) {
     this.owned = owned;
@@ -52,8 +58,17 @@ export class Batch {
     return new Batch(signal, { model }, !shared);
   }
 
-  /** Several requests of one signal as one. Protobuf encodings concatenate into a valid request. */
+  /**
+   * Several requests of one signal as one. Protobuf encodings concatenate into a valid
+   * request. Callers join only batches with the same metadata; the first one's is kept.
+   */
   static concat(signal: Signal, parts: Batch[]): Batch {
+    const joined = Batch.join(signal, parts);
+    joined.metadata = parts[0].metadata;
+    return joined;
+  }
+
+  private static join(signal: Signal, parts: Batch[]): Batch {
     if (parts.length === 1) return parts[0].fork();
     if (parts.every((p) => p.state.proto !== undefined)) {
       // Concatenated encodings of one message type decode as one message with the repeated fields joined.
@@ -101,7 +116,10 @@ export class Batch {
   /** Another handle on the same data, for another pipeline or exporter. */
   fork(): Batch {
     this.owned = false;
-    return new Batch(this.signal, this.state, false);
+    const b = new Batch(this.signal, this.state, false);
+    b.metadata = this.metadata;
+    b.badIds = this.badIds;
+    return b;
   }
 
   toProto(): Uint8Array {

@@ -25,7 +25,10 @@ export function partition(batch: Batch, outputs: number, choose: Chooser): (Batc
     const bit = 1 << i;
     const keep = () => (masks[k++] & bit) !== 0;
     const part = select(batch.signal, model, keep);
-    if (part) result[i] = Batch.fromModel(batch.signal, part, true);
+    if (part) {
+      result[i] = Batch.fromModel(batch.signal, part, true);
+      result[i]!.metadata = batch.metadata;
+    }
   }
   return result;
 }

@@ -6,7 +6,7 @@ import { signalTypes, type Signal } from '../otlp/schema';
 import { Batch } from '../otlp/batch';
 import type { ComponentContext, ReceiverHost } from '../pipeline/component';
 import { Intake } from './intake';
-import { bearerOk, splitHostPort, type GrpcConfig } from './otlp';
+import { bearerOk, pickMetadata, splitHostPort, type GrpcConfig } from './otlp';
 
 export class GrpcReceiver {
   private server?: grpc.Server;
@@ -97,6 +97,11 @@ export class GrpcReceiver {
     if (!(decoded instanceof Batch)) {
       return callback({ code: grpc.status.INVALID_ARGUMENT, details: decoded.kind === 'bad_request' ? decoded.message : 'bad request' });
     }
+    const md = pickMetadata(this.cfg, (k) => {
+      const v = call.metadata.get(k);
+      return v.length ? v.map((x) => x.toString()).join(',') : undefined;
+    });
+    if (md) decoded.metadata = md;
     const r = await this.intake.deliver(signal, decoded, consumer);
     if (r.kind === 'ok') {
       const t = signalTypes[signal];

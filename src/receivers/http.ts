@@ -10,7 +10,7 @@ import { toJson } from '../otlp/json';
 import type { ComponentContext, ReceiverHost } from '../pipeline/component';
 import { Batch } from '../otlp/batch';
 import { Intake, type IntakeResult } from './intake';
-import { bearerOk, splitHostPort, type HttpConfig } from './otlp';
+import { bearerOk, pickMetadata, splitHostPort, type HttpConfig } from './otlp';
 
 const gunzip = promisify(zlib.gunzip);
 const inflate = promisify(zlib.inflate);
@@ -118,6 +118,11 @@ export class HttpReceiver {
 
     const decoded = this.intake.decode(signal, body, format);
     if (!(decoded instanceof Batch)) return this.answer(res, format, signal, decoded);
+    const md = pickMetadata(this.cfg, (k) => {
+      const v = req.headers[k];
+      return Array.isArray(v) ? v.join(',') : v;
+    });
+    if (md) decoded.metadata = md;
     this.answer(res, format, signal, await this.intake.deliver(signal, decoded, consumer));
   }
 

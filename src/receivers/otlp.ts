@@ -10,13 +10,24 @@ const auth = s.object({
   bearer_token: s.string({ default: '' }),
 });
 
+/**
+ * Request headers (gRPC metadata) kept with the data, for processors such as enrich:
+ * include_metadata turns it on; metadata_keys lists the headers (lower-case) to keep.
+ */
+const metadata = {
+  include_metadata: s.bool({ default: false }),
+  metadata_keys: s.list(s.string({ nonEmpty: true }), { default: [] }),
+};
+
 const grpc = s.object({
+  ...metadata,
   endpoint: s.endpoint({ default: 'localhost:4317' }),
   max_recv_msg_size_mib: s.number({ default: 4, min: 1 }),
   auth,
 });
 
 const http = s.object({
+  ...metadata,
   endpoint: s.endpoint({ default: 'localhost:4318' }),
   max_request_body_size: s.bytes({ default: 20 * 1024 * 1024 }),
   auth,
@@ -85,4 +96,23 @@ export function bearerOk(header: string | undefined, token: string): boolean {
   if (got.length !== expected.length) return false;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return require('node:crypto').timingSafeEqual(got, expected) as boolean;
+}
+
+/**
+ * The headers a receiver keeps with a request. Authorization and cookies are never kept,
+ * whatever the config says: they would travel with the data into processors and logs.
+ */
+export function pickMetadata(
+  cfg: { include_metadata: boolean; metadata_keys: string[] },
+  get: (key: string) => string | undefined,
+): Record<string, string> | undefined {
+  if (!cfg.include_metadata || cfg.metadata_keys.length === 0) return undefined;
+  const out: Record<string, string> = {};
+  for (const k of cfg.metadata_keys) {
+    const key = k.toLowerCase();
+    if (key === 'authorization' || key === 'cookie' || key === 'proxy-authorization') continue;
+    const v = get(key);
+    if (v !== undefined) out[key] = v;
+  }
+  return out;
 }

@@ -1,0 +1,15 @@
+// Placeholder until the attributes processor lands: any config using it fails validation.
+import { s } from '../../src/config/schema';
+import type { ProcessorFactory } from '../../src/pipeline/component';
+
+export const attributesProcessor: ProcessorFactory<unknown> = {
+  type: 'attributes',
+  schema: s.custom('not implemented', (_v, path, ctx) => {
+    ctx.issues.push({ path, severity: 'error', message: 'the attributes processor is not implemented yet' });
+    return undefined;
+  }),
+  signals: ['logs', 'metrics', 'traces'],
+  create() {
+    throw new Error('the attributes processor is not implemented yet');
+  },
+};

@@ -1,0 +1,15 @@
+// Placeholder until the cumulativetodelta processor lands: any config using it fails validation.
+import { s } from '../../src/config/schema';
+import type { ProcessorFactory } from '../../src/pipeline/component';
+
+export const cumulativetodeltaProcessor: ProcessorFactory<unknown> = {
+  type: 'cumulativetodelta',
+  schema: s.custom('not implemented', (_v, path, ctx) => {
+    ctx.issues.push({ path, severity: 'error', message: 'the cumulativetodelta processor is not implemented yet' });
+    return undefined;
+  }),
+  signals: ['logs', 'metrics', 'traces'],
+  create() {
+    throw new Error('the cumulativetodelta processor is not implemented yet');
+  },
+};

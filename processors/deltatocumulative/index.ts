@@ -1,0 +1,15 @@
+// Placeholder until the deltatocumulative processor lands: any config using it fails validation.
+import { s } from '../../src/config/schema';
+import type { ProcessorFactory } from '../../src/pipeline/component';
+
+export const deltatocumulativeProcessor: ProcessorFactory<unknown> = {
+  type: 'deltatocumulative',
+  schema: s.custom('not implemented', (_v, path, ctx) => {
+    ctx.issues.push({ path, severity: 'error', message: 'the deltatocumulative processor is not implemented yet' });
+    return undefined;
+  }),
+  signals: ['logs', 'metrics', 'traces'],
+  create() {
+    throw new Error('the deltatocumulative processor is not implemented yet');
+  },
+};
