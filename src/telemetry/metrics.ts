@@ -64,6 +64,28 @@ export class Telemetry {
     }
   }
 
+  /**
+   * A counter of a component's own (`agentrelay_<name>_total`), created on first use;
+   * processors use it for what only they know (redactions by detector, unpriced tokens).
+   * Calling it again with the same name returns the same counter.
+   */
+  counter(name: string, description: string): (n: number, attrs: Attributes) => void {
+    let c = this.custom.get(name);
+    if (!c) {
+      c = this.provider.getMeter('agentrelay').createCounter(`agentrelay_${name}`, { description });
+      this.custom.set(name, c);
+    }
+    const counter = c;
+    return (n, attrs) => {
+      if (n <= 0) return;
+      counter.add(n, attrs);
+      const key = `${name}${JSON.stringify(attrs)}`;
+      this.totals.set(key, (this.totals.get(key) ?? 0) + n);
+    };
+  }
+
+  private readonly custom = new Map<string, Counter>();
+
   add(name: CounterName, n: number, attrs: Attributes): void {
     if (n <= 0) return;
     this.counters.get(name)!.add(n, attrs);
@@ -71,8 +93,8 @@ export class Telemetry {
     this.totals.set(key, (this.totals.get(key) ?? 0) + n);
   }
 
-  /** Sum of a counter over every series whose attributes include `match`. */
-  total(name: CounterName, match: Attributes = {}): number {
+  /** Sum of a counter (built-in or from counter()) over every series whose attributes include `match`. */
+  total(name: CounterName | string, match: Attributes = {}): number {
     let sum = 0;
     for (const [key, v] of this.totals) {
       if (!key.startsWith(name + '{')) continue;
