@@ -87,8 +87,17 @@ function scalarFromJson(fp: FieldPlan, v: unknown): unknown {
       return v;
     case 'int64': case 'uint64': {
       const unsigned = fp.kind === 'uint64';
-      if (typeof v === 'number' && Number.isInteger(v)) return Long.fromNumber(v, unsigned);
-      if (typeof v === 'string' && INT_RE.test(v)) return Long.fromString(v, unsigned, 10);
+      // Long wraps or clamps out-of-range input silently; the Collector refuses it, and so do we.
+      const range = unsigned ? 'an unsigned 64-bit integer' : 'a signed 64-bit integer';
+      if (typeof v === 'number' && Number.isInteger(v)) {
+        if (unsigned ? v < 0 || v >= 2 ** 64 : v < -(2 ** 63) || v >= 2 ** 63) throw new JsonShapeError(`${v} is out of range for ${range}`);
+        return Long.fromNumber(v, unsigned);
+      }
+      if (typeof v === 'string' && INT_RE.test(v)) {
+        const l = Long.fromString(v, unsigned, 10);
+        if (l.toString() !== v.replace(/^(-?)0+(?=\d)/, '$1').replace(/^-0$/, '0')) throw new JsonShapeError(`${v} is out of range for ${range}`);
+        return l;
+      }
       throw new JsonShapeError('expected an integer (number or decimal string)');
     }
     case 'int':

@@ -120,3 +120,20 @@ test('concatenated batches keep every record and reuse the protobuf bytes', () =
   assert.equal(decoded.resourceLogs.length, 3);
   assert.deepEqual(JSON.parse(joined.toJson().toString()).resourceLogs.map((r: any) => r.scopeLogs[0].logRecords[0].body.stringValue), ['a', 'b', 'c']);
 });
+
+test('int64 out of range is refused, not wrapped or clamped', () => {
+  const log = (lr: object) => ({ resourceLogs: [{ scopeLogs: [{ logRecords: [lr] }] }] });
+  for (const [lr, msg] of [
+    [{ attributes: [{ key: 'k', value: { intValue: '9223372036854775808' } }] }, /out of range for a signed 64-bit integer/],
+    [{ attributes: [{ key: 'k', value: { intValue: 1.5e300 } }] }, /out of range/],
+    [{ timeUnixNano: '-1' }, /out of range for an unsigned 64-bit integer/],
+    [{ timeUnixNano: '18446744073709551616' }, /out of range/],
+    [{ timeUnixNano: -5 }, /out of range/],
+  ] as const) {
+    assert.throws(() => Batch.fromJsonObject('logs', log(lr)), msg as RegExp);
+  }
+  const ok = Batch.fromJsonObject('logs', log({ timeUnixNano: '0018446744073709551615', attributes: [{ key: 'k', value: { intValue: '-9223372036854775808' } }] }));
+  const out = JSON.parse(ok.toJson().toString()).resourceLogs[0].scopeLogs[0].logRecords[0];
+  assert.equal(out.timeUnixNano, '18446744073709551615');
+  assert.equal(out.attributes[0].value.intValue, '-9223372036854775808');
+});
