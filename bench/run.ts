@@ -1,0 +1,374 @@
+// npm run bench: measures the relay against the codec limit, a naive decode/re-encode
+// relay and (when FLUENT_BIT names its binary) Fluent Bit, on payloads shaped like the
+// agents' real ones. Every process is separate: load generator, relay, sink; CPU and
+// peak RSS are read from /proc for the process under test. Prints one table and
+// writes the same figures to bench/results/latest.json.
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { buildWorkload } from './payloads';
+import { signalTypes } from '../src/otlp/schema';
+import { loadConfigText } from '../src/config/load';
+import type { LoadgenArgs, LoadgenResult } from './loadgen';
+
+const QUICK = process.argv.includes('--quick');
+const SATURATE_MS = QUICK ? 2500 : 6000;
+const WARMUP_MS = QUICK ? 800 : 1500;
+const LATENCY_MS = QUICK ? 2000 : 5000;
+const LATENCY_RATE = 10_000;
+const CLK_TCK = 100;
+const ROOT = path.resolve(__dirname, '../..');
+const CLI = path.join(ROOT, 'dist/src/cli.js');
+
+interface Row {
+  case: string;
+  workload: string;
+  recordsPerSec?: number;
+  recordsPerCpuSec?: number;
+  mbPerCpuSec?: number;
+  p50Ms?: number;
+  p99Ms?: number;
+  peakRssMiB?: number;
+  check: string;
+  note?: string;
+}
+
+function cpuSeconds(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+}
+
+function peakRssMiB(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+function startProcess(args: string[], env: NodeJS.ProcessEnv = {}): { proc: ChildProcess; firstLine: Promise<string>; output: () => string } {
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  let out = '';
+  const firstLine = new Promise<string>((resolve, reject) => {
+    proc.stdout!.on('data', (d) => {
+      out += d;
+      const nl = out.indexOf('\n');
+      if (nl >= 0) resolve(out.slice(0, nl));
+    });
+    proc.on('exit', (code) => reject(new Error(`${args[0]} exited with ${code}: ${out}`)));
+  });
+  proc.stderr!.on('data', (d) => (out += d));
+  return { proc, firstLine, output: () => out };
+}
+
+async function stop(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null) return;
+  const exited = new Promise((r) => proc.once('exit', r));
+  proc.kill('SIGTERM');
+  const t = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(t);
+}
+
+async function freePort(): Promise<number> {
+  const net = await import('node:net');
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+async function runLoadgen(args: LoadgenArgs): Promise<LoadgenResult> {
+  const p = startProcess([path.join(__dirname, 'loadgen.js'), JSON.stringify(args)]);
+  return JSON.parse(await p.firstLine);
+}
+
+class Sink {
+  port = 0;
+  private p?: ReturnType<typeof startProcess>;
+  async start(): Promise<void> {
+    this.p = startProcess([path.join(__dirname, 'sink.js'), '0']);
+    this.port = JSON.parse(await this.p.firstLine).port;
+  }
+  async stats(): Promise<{ records: number; bytes: number; requests: number; arrivals: [number, number][] }> {
+    return (await fetch(`http://127.0.0.1:${this.port}/stats`)).json() as never;
+  }
+  /** Waits until the record count stops growing (or reaches `expect`), then returns and resets the tally. */
+  async drain(expect: number): Promise<Awaited<ReturnType<Sink['stats']>>> {
+    let total = { records: 0, bytes: 0, requests: 0, arrivals: [] as [number, number][] };
+    let idle = 0;
+    for (let i = 0; i < 200 && idle < 6; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const s = await this.stats();
+      if (s.records === 0) idle++;
+      else idle = 0;
+      total = { records: total.records + s.records, bytes: total.bytes + s.bytes, requests: total.requests + s.requests, arrivals: total.arrivals.concat(s.arrivals) };
+      if (total.records >= expect && s.records === 0) break;
+    }
+    return total;
+  }
+  async stop(): Promise<void> {
+    if (this.p) await stop(this.p.proc);
+  }
+}
+
+interface RelaySetup {
+  processors: Record<string, string[]>; // signal -> list of processor ids
+  definitions: string; // YAML of the processors section
+  exporters: number;
+}
+
+function relayYaml(http: number, grpc: number, health: number, sinks: number[], setup: RelaySetup, withBatch: boolean): string {
+  const exporterIds = sinks.map((_, i) => `otlphttp/s${i}`);
+  const pipelines = (['logs', 'metrics', 'traces'] as const)
+    .map((sig) => {
+      const procs = (setup.processors[sig] ?? []).filter((p) => withBatch || p !== 'batch');
+      return `    ${sig}: {receivers: [otlp], processors: [${procs.join(', ')}], exporters: [${exporterIds.join(', ')}]}`;
+    })
+    .join('\n');
+  return `receivers:
+  otlp:
+    protocols:
+      http: {endpoint: 127.0.0.1:${http}}
+      grpc: {endpoint: 127.0.0.1:${grpc}}
+processors:
+${setup.definitions || '  {}'}
+exporters:
+${sinks.map((p, i) => `  ${exporterIds[i]}: {endpoint: "http://127.0.0.1:${p}", compression: none, sending_queue: {queue_size: 5000, num_consumers: 16}}`).join('\n')}
+service:
+  pipelines:
+${pipelines}
+  telemetry:
+    logs: {level: warn, format: json}
+    metrics: {address: ""}
+    health: {endpoint: 127.0.0.1:${health}}
+`;
+}
+
+async function startRelay(yaml: string): Promise<{ proc: ChildProcess; http: number; grpc: number }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'agentrelay-bench-'));
+  const file = path.join(dir, 'relay.yaml');
+  fs.writeFileSync(file, yaml);
+  const health = Number(/health: \{endpoint: 127\.0\.0\.1:(\d+)\}/.exec(yaml)![1]);
+  const proc = spawn(process.execPath, [CLI, '--config', file], { stdio: ['ignore', 'ignore', 'pipe'], cwd: dir });
+  let err = '';
+  proc.stderr!.on('data', (d) => (err += d));
+  for (let i = 0; i < 200; i++) {
+    if (proc.exitCode !== null) throw new Error(`relay exited: ${err}`);
+    try {
+      if ((await fetch(`http://127.0.0.1:${health}/readyz`)).status === 200) break;
+    } catch {
+      // starting
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    proc,
+    http: Number(/http: \{endpoint: 127\.0\.0\.1:(\d+)\}/.exec(yaml)![1]),
+    grpc: Number(/grpc: \{endpoint: 127\.0\.0\.1:(\d+)\}/.exec(yaml)![1]),
+  };
+}
+
+function percentile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+/** Saturation then fixed-rate latency against a target started by `launch`, measured on `pid`. */
+async function measure(
+  name: string,
+  workload: string,
+  launch: (withBatch: boolean) => Promise<{ pid: number; url: string; stop: () => Promise<void>; expectFactor: number }>,
+  sink: Sink,
+  opts: { latency: boolean; lossy?: boolean },
+): Promise<Row> {
+  const row: Row = { case: name, workload, check: 'ok' };
+  const t = await launch(true);
+  try {
+    const base: LoadgenArgs = { target: t.url, transport: 'http', format: 'proto', workload, durationMs: WARMUP_MS, concurrency: 8, rate: 0 };
+    await runLoadgen(base);
+    await sink.drain(0);
+    const cpu0 = cpuSeconds(t.pid);
+    const w0 = performance.now();
+    const lg = await runLoadgen({ ...base, durationMs: SATURATE_MS });
+    const got = await sink.drain(lg.okRecords * t.expectFactor);
+    const cpu = cpuSeconds(t.pid) - cpu0;
+    const wall = (performance.now() - w0) / 1000;
+    row.recordsPerSec = Math.round(lg.okRecords / wall);
+    row.recordsPerCpuSec = Math.round(lg.okRecords / cpu);
+    row.mbPerCpuSec = Math.round((lg.bytes / 1e6 / cpu) * 10) / 10;
+    row.peakRssMiB = Math.round(peakRssMiB(t.pid));
+    const expected = lg.okRecords * t.expectFactor;
+    if (lg.errors > 0) row.check = `${lg.errors} refused`;
+    if (opts.lossy) row.note = `sink got ${got.records} of ${expected} (sampling)`;
+    else if (got.records !== expected) row.check = `LOST ${expected - got.records} of ${expected}`;
+  } finally {
+    await t.stop();
+  }
+  if (opts.latency) {
+    const l = await launch(false);
+    try {
+      const lg = await runLoadgen({ target: l.url, transport: 'http', format: 'proto', workload, durationMs: LATENCY_MS, concurrency: 16, rate: LATENCY_RATE });
+      const got = await sink.drain(lg.okRecords * l.expectFactor);
+      const arrived = new Map(got.arrivals);
+      const lat = lg.sent.filter(([s]) => arrived.has(s)).map(([s, at]) => arrived.get(s)! - at).sort((a, b) => a - b);
+      row.p50Ms = Math.round(percentile(lat, 0.5) * 100) / 100;
+      row.p99Ms = Math.round(percentile(lat, 0.99) * 100) / 100;
+    } finally {
+      await l.stop();
+    }
+  }
+  return row;
+}
+
+function codecCase(workload: string): Row {
+  const w = buildWorkload(workload);
+  const T = signalTypes[w.signal].request;
+  let records = 0;
+  let bytes = 0;
+  const c0 = process.cpuUsage();
+  const end = performance.now() + (QUICK ? 1500 : 3000);
+  for (let i = 0; performance.now() < end; i++) {
+    const b = w.requests[i % w.requests.length];
+    T.encode(T.decode(b)).finish();
+    records += w.recordsPerRequest[i % w.requests.length];
+    bytes += b.length;
+  }
+  const c = process.cpuUsage(c0);
+  const cpu = (c.user + c.system) / 1e6;
+  return { case: 'codec', workload, recordsPerCpuSec: Math.round(records / cpu), mbPerCpuSec: Math.round((bytes / 1e6 / cpu) * 10) / 10, check: 'ok', note: 'in-process protobufjs decode+encode' };
+}
+
+/** Processor setups. A processor whose config does not validate (not implemented yet) is left out and noted. */
+const PROCESSOR_DEFS: Record<string, string> = {
+  batch: 'batch: {send_batch_size: 512, timeout: 200ms}',
+  agent_normalize: 'agent_normalize: {}',
+  redaction: 'redaction: {}',
+  filter: 'filter: {logs: {exclude: [{event: codex.sse_event}]}}',
+  attributes: 'attributes: {actions: [{action: upsert, key: team, value: platform}]}',
+  limits: 'limits: {}',
+  enrich: 'enrich: {static: {team: platform}}',
+  cost: 'cost: {}',
+  sampling: 'sampling: {}',
+  cardinality: 'cardinality: {}',
+  deltatocumulative: 'deltatocumulative: {}',
+};
+
+function validProcessors(): Set<string> {
+  const ok = new Set<string>();
+  for (const [id, def] of Object.entries(PROCESSOR_DEFS)) {
+    const r = loadConfigText(`receivers: {otlp: {}}\nprocessors:\n  ${def}\nexporters: {debug: {}}\nservice: {pipelines: {logs: {receivers: [otlp], processors: [${id}], exporters: [debug]}}}\n`, {});
+    const r2 = loadConfigText(`receivers: {otlp: {}}\nprocessors:\n  ${def}\nexporters: {debug: {}}\nservice: {pipelines: {metrics: {receivers: [otlp], processors: [${id}], exporters: [debug]}}}\n`, {});
+    if (r.config || r2.config) ok.add(id);
+  }
+  return ok;
+}
+
+function setupFor(perSignal: Record<string, string[]>, valid: Set<string>): { setup: RelaySetup; missing: string[] } {
+  const missing = new Set<string>();
+  const processors: Record<string, string[]> = {};
+  const used = new Set<string>();
+  for (const [sig, list] of Object.entries(perSignal)) {
+    processors[sig] = list.filter((p) => {
+      if (!valid.has(p)) missing.add(p);
+      else used.add(p);
+      return valid.has(p);
+    });
+  }
+  const definitions = [...used].map((p) => `  ${PROCESSOR_DEFS[p]}`).join('\n');
+  return { setup: { processors, definitions, exporters: 1 }, missing: [...missing] };
+}
+
+async function main(): Promise<void> {
+  const rows: Row[] = [];
+  const sinks = [new Sink(), new Sink()];
+  for (const s of sinks) await s.start();
+  const valid = validProcessors();
+  const print = (r: Row) => process.stderr.write(`  ${r.case} / ${r.workload}: ${JSON.stringify(r)}\n`);
+
+  const relayLauncher = (setup: RelaySetup, nSinks: number) => async (withBatch: boolean) => {
+    const [http, grpc, health] = [await freePort(), await freePort(), await freePort()];
+    const r = await startRelay(relayYaml(http, grpc, health, sinks.slice(0, nSinks).map((s) => s.port), setup, withBatch));
+    return { pid: r.proc.pid!, url: `http://127.0.0.1:${r.http}`, stop: () => stop(r.proc), expectFactor: 1 };
+  };
+  const naiveLauncher = async () => {
+    const p = startProcess([path.join(__dirname, 'naive-relay.js'), '0', `http://127.0.0.1:${sinks[0].port}`]);
+    const port = JSON.parse(await p.firstLine).port;
+    return { pid: p.proc.pid!, url: `http://127.0.0.1:${port}`, stop: () => stop(p.proc), expectFactor: 1 };
+  };
+
+  const agentsPerSignal = {
+    logs: ['agent_normalize', 'redaction', 'cost', 'sampling', 'batch'],
+    traces: ['redaction', 'sampling', 'batch'],
+    metrics: ['cardinality', 'batch'],
+  };
+  for (const workload of ['claude-logs', 'codex-traces']) {
+    rows.push(codecCase(workload));
+    print(rows.at(-1)!);
+    rows.push(await measure('naive', workload, naiveLauncher, sinks[0], { latency: true }));
+    print(rows.at(-1)!);
+    const none = setupFor({}, valid);
+    rows.push(await measure('passthrough', workload, relayLauncher(none.setup, 1), sinks[0], { latency: true }));
+    print(rows.at(-1)!);
+    // Two exporters to one sink: the sink must see every record twice.
+    const agents = setupFor(agentsPerSignal, valid);
+    const twoToOne = async (withBatch: boolean) => {
+      const [http, grpc, health] = [await freePort(), await freePort(), await freePort()];
+      const r = await startRelay(relayYaml(http, grpc, health, [sinks[0].port, sinks[0].port], agents.setup, withBatch));
+      return { pid: r.proc.pid!, url: `http://127.0.0.1:${r.http}`, stop: () => stop(r.proc), expectFactor: 2 };
+    };
+    const row = await measure('agents', workload, twoToOne, sinks[0], { latency: true, lossy: agents.setup.processors.logs?.includes('sampling') });
+    if (agents.missing.length) row.note = `${row.note ? row.note + '; ' : ''}not yet implemented, left out: ${agents.missing.join(', ')}`;
+    rows.push(row);
+    print(row);
+  }
+  for (const p of Object.keys(PROCESSOR_DEFS)) {
+    if (!valid.has(p)) {
+      rows.push({ case: `processor:${p}`, workload: '-', check: 'skipped', note: 'not implemented yet' });
+      continue;
+    }
+    const metricsOnly = p === 'cardinality' || p === 'deltatocumulative';
+    const workload = metricsOnly ? 'metrics' : 'claude-logs';
+    const sig = metricsOnly ? 'metrics' : 'logs';
+    const one = setupFor({ [sig]: [p] }, valid);
+    rows.push(await measure(`processor:${p}`, workload, relayLauncher(one.setup, 1), sinks[0], { latency: false, lossy: p === 'sampling' || p === 'filter' }));
+    print(rows.at(-1)!);
+  }
+  if (process.env.FLUENT_BIT) {
+    rows.push({ case: 'peer', workload: '-', check: 'skipped', note: 'Fluent Bit run not wired yet' });
+  } else {
+    rows.push({ case: 'peer', workload: '-', check: 'skipped', note: 'FLUENT_BIT is not set: peer relay skipped' });
+  }
+  for (const s of sinks) await s.stop();
+
+  const ratio = (a: string, b: string, w: string) => {
+    const x = rows.find((r) => r.case === a && r.workload === w)?.recordsPerCpuSec;
+    const y = rows.find((r) => r.case === b && r.workload === w)?.recordsPerCpuSec;
+    return x && y ? Math.round((x / y) * 100) / 100 : undefined;
+  };
+  const ratios: Record<string, number | undefined> = {};
+  for (const w of ['claude-logs', 'codex-traces']) {
+    ratios[`passthrough/naive ${w}`] = ratio('passthrough', 'naive', w);
+    ratios[`agents/naive ${w}`] = ratio('agents', 'naive', w);
+  }
+  const header = ['case', 'workload', 'rec/s', 'rec/CPU-s', 'MB/CPU-s', 'p50 ms', 'p99 ms', 'peak RSS MiB', 'check', 'note'];
+  const lines = rows.map((r) => [r.case, r.workload, r.recordsPerSec, r.recordsPerCpuSec, r.mbPerCpuSec, r.p50Ms, r.p99Ms, r.peakRssMiB, r.check, r.note ?? ''].map((x) => (x === undefined ? '-' : String(x))));
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  const fmt = (cols: string[]) => cols.map((c, i) => c.padEnd(widths[i])).join('  ');
+  console.log(fmt(header));
+  for (const l of lines) console.log(fmt(l));
+  console.log('');
+  for (const [k, v] of Object.entries(ratios)) console.log(`${k}: ${v ?? '-'}`);
+  const outDir = path.join(ROOT, 'bench/results');
+  fs.mkdirSync(outDir, { recursive: true });
+  const result = { date: new Date().toISOString(), machine: { cpus: os.cpus().length, node: process.version }, quick: QUICK, rows, ratios };
+  fs.writeFileSync(path.join(outDir, 'latest.json'), JSON.stringify(result, null, 2) + '\n');
+  console.log(`\nwritten: bench/results/latest.json`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
