@@ -19,6 +19,13 @@ export interface Schema<T> {
   default?: T;
 }
 
+/** Warnings do not make a value invalid; only errors do. */
+function errorCount(ctx: Ctx): number {
+  let n = 0;
+  for (const i of ctx.issues) if (i.severity === 'error') n++;
+  return n;
+}
+
 function fail(ctx: Ctx, path: (string | number)[], message: string): undefined {
   ctx.issues.push({ path, message, severity: 'error' });
   return undefined;
@@ -157,9 +164,9 @@ export const s = {
         if (!Array.isArray(v)) return fail(ctx, path, `expected a list, got ${typeName(v)}`);
         if (opts.minItems !== undefined && v.length < opts.minItems)
           return fail(ctx, path, `needs at least ${opts.minItems} item(s)`);
-        const before = ctx.issues.length;
+        const before = errorCount(ctx);
         const out = v.map((x, i) => item.check(x, [...path, i], ctx));
-        return ctx.issues.length === before ? (out as T[]) : undefined;
+        return errorCount(ctx) === before ? (out as T[]) : undefined;
       },
     };
   },
@@ -173,9 +180,9 @@ export const s = {
         if (v === null || v === undefined) return {};
         if (typeof v !== 'object' || Array.isArray(v)) return fail(ctx, path, `expected a map, got ${typeName(v)}`);
         const out: Record<string, T> = {};
-        const before = ctx.issues.length;
+        const before = errorCount(ctx);
         for (const [k, x] of Object.entries(v)) out[k] = value.check(x, [...path, k], ctx) as T;
-        return ctx.issues.length === before ? out : undefined;
+        return errorCount(ctx) === before ? out : undefined;
       },
     };
   },
@@ -193,7 +200,7 @@ export const s = {
       check(v, path, ctx) {
         if (v === null || v === undefined) v = {};
         if (typeof v !== 'object' || Array.isArray(v)) return fail(ctx, path, `expected a map, got ${typeName(v)}`);
-        const before = ctx.issues.length;
+        const before = errorCount(ctx);
         const out: Record<string, unknown> = {};
         for (const k of Object.keys(v as object)) {
           if (!(k in props)) {
@@ -210,10 +217,10 @@ export const s = {
             out[k] = p.check(x, [...path, k], ctx);
           }
         }
-        if (ctx.issues.length !== before) return undefined;
+        if (errorCount(ctx) !== before) return undefined;
         const typed = out as { [K in keyof P]: SchemaType<P[K]> };
         opts.validate?.(typed, path, ctx);
-        return ctx.issues.length === before ? typed : undefined;
+        return errorCount(ctx) === before ? typed : undefined;
       },
     };
     return sch;
