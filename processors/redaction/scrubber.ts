@@ -1,0 +1,101 @@
+// Secret scrubbing of one string, with the key it is found under as context. Strings
+// that hold JSON are scrubbed member by member (json-text.ts) and still parse after;
+// anything else runs through the text detectors, then the name-based ones.
+import type { RE2JS } from 're2js';
+import { isAuthorizationName, nameLabeler, redactAuthorizationValue, scrubAssignments, type NameLabeler } from './assignments';
+import { MARKER_PREFIX, TRIGGER, mark, textDetectors, userDetector, type Detector } from './detectors';
+import { looksLikeJson, rewriteJsonText } from './json-text';
+import type { Tally } from './tally';
+
+export interface UserPattern {
+  name: string;
+  re: RE2JS;
+  group: number;
+}
+
+export interface ScrubberOptions {
+  disabled: ReadonlySet<string>;
+  patterns: readonly UserPattern[];
+  allowKeys: ReadonlySet<string>;
+}
+
+/** JSON held in a string inside JSON inside a string…: deeper levels are scrubbed as text. */
+const MAX_JSON_DEPTH = 6;
+/** Nothing shorter can hold a secret any detector finds (the shortest is `pwd:x@` in a URL). */
+const MIN_LENGTH = 6;
+
+export class Scrubber {
+  private readonly detectors: Detector[];
+  private readonly label: NameLabeler;
+  private readonly assignmentsOn: boolean;
+  private readonly authOn: boolean;
+  private readonly allowKeys: ReadonlySet<string>;
+  /** With user patterns, the built-in trigger no longer tells which strings can be skipped. */
+  private readonly alwaysScan: boolean;
+
+  constructor(opts: ScrubberOptions) {
+    const users = opts.patterns.map((p) => userDetector(p.name, p.re, p.group));
+    this.detectors = [...users, ...textDetectors().filter((d) => !opts.disabled.has(d.name))];
+    const awsOn = !opts.disabled.has('aws-secret-access-key');
+    const assignOn = !opts.disabled.has('secret-assignment');
+    this.label = nameLabeler(awsOn, assignOn);
+    this.assignmentsOn = awsOn || assignOn;
+    this.authOn = !opts.disabled.has('authorization');
+    this.allowKeys = opts.allowKeys;
+    this.alwaysScan = users.length > 0;
+  }
+
+  /** True when the allow-list exempts `key`. */
+  allowed(key: string): boolean {
+    return this.allowKeys.has(key);
+  }
+
+  /** The detector that a whole value found under `key` falls to, if the key names a secret. */
+  keyDetector(key: string): string | undefined {
+    if (this.authOn && isAuthorizationName(key)) return 'authorization';
+    return this.label(key);
+  }
+
+  /** A scalar found under `key` (an attribute, kvlist or JSON member), scrubbed. */
+  scrubKeyed(s: string, key: string | undefined, t: Tally | null, depth = 0): string {
+    if (key !== undefined) {
+      if (this.allowKeys.has(key)) return s;
+      const det = this.keyDetector(key);
+      if (det !== undefined) {
+        if (s.trim() === '' || s.startsWith(MARKER_PREFIX)) return s;
+        t?.secret(det);
+        return det === 'authorization' ? redactAuthorizationValue(s) : mark(det);
+      }
+    }
+    return this.scrub(s, t, depth);
+  }
+
+  /** `s` with every secret replaced; `s` itself (the same string) when it holds none. */
+  scrub(s: string, t: Tally | null, depth = 0): string {
+    if (s.length < MIN_LENGTH) return s;
+    if (!this.alwaysScan && !TRIGGER.test(s)) return s;
+    if (depth < MAX_JSON_DEPTH && looksLikeJson(s)) {
+      const r = rewriteJsonText(
+        s,
+        (v, key) => this.scrubKeyed(v, key, t, depth + 1),
+        (raw, key) => {
+          if (key === undefined || this.allowKeys.has(key)) return undefined;
+          const det = this.keyDetector(key);
+          if (det === undefined) return undefined;
+          t?.secret(det);
+          return JSON.stringify(mark(det));
+        },
+      );
+      if (r !== undefined) return r;
+    }
+    return this.scrubText(s, t);
+  }
+
+  /** Plain-text scrubbing: every detector in turn, then the name-based scan. */
+  scrubText(s: string, t: Tally | null): string {
+    let out = s;
+    for (const d of this.detectors) if (d.precheck(out)) out = d.replace(out, t);
+    if (this.assignmentsOn) out = scrubAssignments(out, this.label, t);
+    return out;
+  }
+}
