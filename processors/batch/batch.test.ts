@@ -4,7 +4,7 @@ import { batchProcessor } from './index';
 import { Batch } from '../../src/otlp/batch';
 import { Telemetry } from '../../src/telemetry/metrics';
 import { createLogger } from '../../src/telemetry/logger';
-import type { Consumer } from '../../src/pipeline/component';
+import { DeliveryError, type Consumer } from '../../src/pipeline/component';
 
 const logs = (...bodies: string[]) =>
   Batch.fromProto('logs', Batch.fromJsonObject('logs', { resourceLogs: [{ scopeLogs: [{ logRecords: bodies.map((b) => ({ body: { stringValue: b } })) }] }] }).toProto());
@@ -80,4 +80,43 @@ test('requests with different client metadata are never joined', async () => {
   assert.equal(got[0].itemCount(), 2);
   await p.shutdown!(Date.now() + 1000);
   assert.deepEqual(got[1].metadata, { 'x-team': 'blue' });
+});
+
+test('acknowledge: after_flush answers each sender once its flush is taken downstream, and passes refusals back', async () => {
+  const got: Batch[] = [];
+  let refuse = false;
+  const next: Consumer = {
+    consume: async (b) => {
+      await new Promise((r) => setTimeout(r, 20));
+      if (refuse) throw new DeliveryError('sending queue is full', true, 3000);
+      got.push(b);
+    },
+  };
+  const cfg = batchProcessor.schema.check({ timeout: '30ms', acknowledge: 'after_flush' }, [], { issues: [] })!;
+  const p = batchProcessor.create(cfg, { id: 'batch', logger: createLogger({ level: 'silent' }), telemetry: new Telemetry(), signal: 'logs', pipeline: 'logs' }, next);
+  await p.start!();
+  let answered = 0;
+  const a = p.consume(logs('a')).then(() => answered++);
+  const b = p.consume(logs('b')).then(() => answered++);
+  await new Promise((r) => setTimeout(r, 10));
+  assert.equal(answered, 0, 'nobody is answered before the flush');
+  await Promise.all([a, b]);
+  assert.equal(got.length, 1, 'both requests went in one flush, taken before the answers');
+
+  refuse = true;
+  const c = p.consume(logs('c'));
+  const d = p.consume(logs('d'));
+  for (const x of [c, d]) await assert.rejects(x, (e: unknown) => e instanceof DeliveryError && e.retryable && e.retryAfterMs === 3000);
+  await p.shutdown!(Date.now() + 1000);
+});
+
+test('acknowledge: auto answers on receipt when no exporter has a persistent queue', async () => {
+  const cfg = batchProcessor.schema.check({}, [], { issues: [] })!;
+  assert.equal(cfg.acknowledge, 'auto');
+  const { p, got } = setup({ timeout: '10s' });
+  await p.start?.();
+  await p.consume(logs('x'));
+  assert.equal(got.length, 0, 'answered while still held');
+  await p.shutdown!(Date.now() + 1000);
+  assert.equal(got.length, 1);
 });

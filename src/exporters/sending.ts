@@ -1,6 +1,7 @@
-// What the OTLP exporters share: a bounded in-memory sending queue served by a
-// few consumers, and retry with exponential backoff and jitter, shaped like the
-// Collector's exporterhelper (`sending_queue`, `retry_on_failure`).
+// What the OTLP exporters share: a bounded sending queue (in memory, or a
+// write-ahead log on disk) served by a few consumers, and retry with exponential
+// backoff and jitter, shaped like the Collector's exporterhelper (`sending_queue`,
+// `retry_on_failure`).
 //
 // An exporter supplies one function, `send(batch, abortSignal)`, that makes one
 // attempt and either resolves with what the backend said (partial success) or
@@ -14,17 +15,43 @@ import { s, type Schema, type SchemaType } from '../config/schema';
 import { DeliveryError, type ComponentContext, type Exporter } from '../pipeline/component';
 import type { Batch } from '../otlp/batch';
 import type { Signal } from '../otlp/schema';
+import { MemoryQueue, notePersistentQueueConfigured, PersistentQueue, type QueueBounds, type QueueEvents, type SendQueue, type WhenFull } from './queues';
+import type { FsyncPolicy } from './persistent-queue';
 
 // ---------------------------------------------------------------------------
 // Config
 
-export const sendingQueueSchema = s.object({
-  enabled: s.bool({ default: true }),
-  /** Batches (export requests) waiting to be sent; past this `consume` refuses. */
-  queue_size: s.number({ default: 1000, min: 1, integer: true }),
-  /** Batches sent at the same time. */
-  num_consumers: s.number({ default: 10, min: 1, integer: true }),
+export const persistentSchema = s.object({
+  /** The directory of the write-ahead log; empty: the queue is in memory only. */
+  directory: s.string({ default: '' }),
+  /** always: sync before acknowledging; interval: sync every fsync_interval; never: leave it to the OS. */
+  fsync: s.oneOf(['always', 'interval', 'never'] as const, { default: 'always' }),
+  fsync_interval: s.duration({ default: '1s' }),
+  /** Size at which the log starts a new segment file (acknowledged segments are deleted). */
+  segment_size: s.bytes({ default: 8 * 1024 * 1024 }),
 });
+
+export const sendingQueueSchema = s.object(
+  {
+    enabled: s.bool({ default: true }),
+    /** Batches (export requests) that may wait; past this the `when_full` policy applies. */
+    queue_size: s.number({ default: 1000, min: 1, integer: true }),
+    /** Items (log records, spans, data points) that may wait; 0: no bound. */
+    max_items: s.number({ default: 0, min: 0, integer: true }),
+    /** Protobuf bytes that may wait; 0: no bound. */
+    max_bytes: s.bytes({ default: 64 * 1024 * 1024 }),
+    /** Batches sent at the same time. */
+    num_consumers: s.number({ default: 10, min: 1, integer: true }),
+    when_full: s.oneOf(['refuse', 'drop_newest', 'drop_oldest'] as const, { default: 'refuse' }),
+    persistent: persistentSchema,
+  },
+  {
+    validate(v, path, ctx) {
+      if (v.persistent.directory && !v.enabled)
+        ctx.issues.push({ path: [...path, 'persistent', 'directory'], severity: 'error', message: 'a persistent queue needs sending_queue.enabled: true' });
+    },
+  },
+);
 
 export const retrySchema = s.object({
   enabled: s.bool({ default: true }),
@@ -213,7 +240,9 @@ export class Backoff {
 // ---------------------------------------------------------------------------
 // The sender
 
-type Outcome = { ok: true } | { ok: false; retryable: boolean; message: string; retryAfterMs?: number };
+type Outcome =
+  | { ok: true }
+  | { ok: false; retryable: boolean; message: string; retryAfterMs?: number; kept?: boolean };
 
 export interface SenderOptions {
   ctx: ComponentContext;
@@ -227,10 +256,31 @@ export interface SenderOptions {
   close?: () => Promise<void> | void;
 }
 
+/** The reason label of a failed attempt, from the messages the exporters write (`HTTP 503: ...`, `gRPC UNAVAILABLE: ...`). */
+export function failureReason(message: string): string {
+  let m = /^HTTP (\d{3})\b/.exec(message);
+  if (m) return `http_${m[1]}`;
+  m = /^gRPC ([A-Z_]+)\b/.exec(message);
+  if (m) return `grpc_${m[1].toLowerCase()}`;
+  if (/timed out/i.test(message)) return 'timeout';
+  m = /^(E[A-Z_]+|UND_ERR_[A-Z_]+)\b/.exec(message);
+  if (m) return m[1].toLowerCase();
+  if (/certificate|tls|ssl/i.test(message)) return 'tls';
+  return 'other';
+}
+
+/** The directory of one exporter's queue for one signal under the configured directory. */
+export function queueDirectory(base: string, exporterId: string, signal: Signal): string {
+  return path.join(base, exporterId.replace(/[^A-Za-z0-9._-]/g, '_'), signal);
+}
+
 /**
  * The Exporter half the OTLP exporters share: `consume` puts the batch in the
- * queue (or, with the queue disabled, sends it at once, retrying) and `shutdown`
- * drains. Never re-encodes: `send` takes the batch as is.
+ * queue (in memory, or written to the persistent queue before it resolves) or,
+ * with the queue disabled, sends it at once, retrying; consumers take batches from
+ * the queue and send them; `shutdown` drains the in-memory queue until the
+ * deadline and leaves a persistent queue's contents for the next start. Never
+ * re-encodes: `send` takes the batch as is.
  */
 export class QueuedRetrySender implements Exporter {
   private readonly ctx: ComponentContext;
@@ -241,17 +291,29 @@ export class QueuedRetrySender implements Exporter {
   private readonly destination: string;
   private readonly sendFn: SendFn;
   private readonly closeFn?: () => Promise<void> | void;
+  private readonly persistentDir: string | undefined;
+  private readonly bounds: QueueBounds;
+  private readonly events: QueueEvents;
 
-  private readonly queue: Batch[] = [];
-  private readonly idle: (() => void)[] = [];
+  private queue: SendQueue | undefined;
+  private starting: Promise<void> | undefined;
   private readonly workers: Promise<void>[] = [];
   /** Synchronous (queue disabled) deliveries in flight. */
   private readonly inFlight = new Set<Promise<Outcome>>();
+  /** Fired when shutdown begins: consumers stop waiting for new batches. */
+  private readonly stopTaking = new AbortController();
   /** Aborted at the shutdown deadline: cancels requests in flight and retry waits. */
   private readonly abort = new AbortController();
+  private readonly unregister: (() => void)[] = [];
   private closing = false;
   private deadline: number | undefined;
   private shutdownPromise: Promise<void> | undefined;
+
+  private readonly countRefused: (n: number, a: Record<string, string>) => void;
+  private readonly countRetries: (n: number, a: Record<string, string>) => void;
+  private readonly countFailures: (n: number, a: Record<string, string>) => void;
+  private readonly countCorrupt: (n: number, a: Record<string, string>) => void;
+  private readonly countRecovered: (n: number, a: Record<string, string>) => void;
 
   constructor(opts: SenderOptions) {
     this.ctx = opts.ctx;
@@ -262,30 +324,103 @@ export class QueuedRetrySender implements Exporter {
     this.destination = opts.destination;
     this.sendFn = opts.send;
     this.closeFn = opts.close;
-    if (this.queueCfg.enabled) {
-      // Idle workers are only pending promises: they hold no timer or handle, so
-      // they don't keep the process alive.
-      for (let i = 0; i < this.queueCfg.num_consumers; i++) this.workers.push(this.work());
+    const t = this.ctx.telemetry;
+    this.countRefused = t.counter('exporter_refused_items', 'Items an exporter did not take (queue full, storage error, shutting down); the sender was told to retry');
+    this.countRetries = t.counter('exporter_retries', 'Export attempts that failed and were tried again');
+    this.countFailures = t.counter('exporter_send_failures', 'Failed export attempts, by reason (http_503, grpc_unavailable, timeout, econnrefused, ...)');
+    this.countCorrupt = t.counter('persistent_queue_corrupt_records', 'Damaged stretches of a persistent queue skipped while reading it');
+    this.countRecovered = t.counter('persistent_queue_recovered_items', 'Items found pending in a persistent queue at start (sent again; those in flight at a crash may arrive twice)');
+    const q = this.queueCfg;
+    this.persistentDir = q.enabled && q.persistent.directory ? queueDirectory(q.persistent.directory, this.ctx.id, this.signal) : undefined;
+    this.bounds = {
+      requests: q.queue_size,
+      items: q.max_items,
+      bytes: q.max_bytes,
+      whenFull: q.when_full as WhenFull,
+      retryAfterMs: Math.max(1000, this.retryCfg.initial_interval),
+    };
+    this.events = {
+      dropped: (items, reason) => {
+        this.ctx.telemetry.add('exporter_dropped_items', items, { ...this.attrs, reason });
+        if (reason === 'queue_full') this.logDrop(items);
+      },
+      refused: (items, reason) => this.countRefused(items, { ...this.attrs, reason }),
+      corrupt: (what) => {
+        this.countCorrupt(1, this.attrs);
+        this.ctx.logger.warn({ signal: this.signal, directory: this.persistentDir }, `persistent queue: skipped ${what}`);
+      },
+    };
+    if (q.enabled && !this.persistentDir) {
+      this.queue = new MemoryQueue(this.bounds, this.events);
+      this.startWorkers();
     }
+    if (this.persistentDir) notePersistentQueueConfigured();
   }
 
-  /** Batches waiting in the queue (not those being sent). */
+  /** Batches waiting in the queue (in memory: not those being sent; persistent: not yet acknowledged). */
   get queued(): number {
-    return this.queue.length;
+    return this.queue?.stats().requests ?? 0;
+  }
+
+  /** Opens a persistent queue (reading back what an earlier run left) and starts its consumers. */
+  start(): Promise<void> {
+    this.starting ??= this.open();
+    return this.starting;
+  }
+
+  private async open(): Promise<void> {
+    if (!this.persistentDir || this.queue) return;
+    const p = this.queueCfg.persistent;
+    let opened: { queue: PersistentQueue; fresh: boolean };
+    try {
+      opened = PersistentQueue.open(
+        { directory: this.persistentDir, fsync: p.fsync as FsyncPolicy, fsyncIntervalMs: p.fsync_interval, segmentBytes: p.segment_size },
+        this.bounds,
+        this.signal,
+        this.events,
+      );
+    } catch (e) {
+      throw new Error(`${this.ctx.id}: cannot open the persistent queue in ${this.persistentDir}: ${(e as Error).message}`);
+    }
+    const { queue, fresh } = opened;
+    this.queue = queue;
+    if (fresh) {
+      const r = queue.recovered;
+      this.countRecovered(r.items, this.attrs);
+      if (r.requests > 0 || queue.corruptAtOpen > 0)
+        this.ctx.logger.info(
+          { signal: this.signal, directory: this.persistentDir, requests: r.requests, items: r.items, damaged: queue.corruptAtOpen },
+          `persistent queue: resuming ${r.items} ${this.signal} items left by an earlier run`,
+        );
+    }
+    this.unregister.push(this.ctx.telemetry.gauge('persistent_queue_disk_bytes', 'Bytes of a persistent queue on disk', this.attrs, () => queue.diskBytes()));
+    this.startWorkers();
+  }
+
+  private startWorkers(): void {
+    const t = this.ctx.telemetry;
+    const stats = () => this.queue?.stats() ?? { requests: 0, items: 0, bytes: 0 };
+    this.unregister.push(
+      t.gauge('exporter_queue_size', 'Batches (requests) in the sending queue', this.attrs, () => stats().requests),
+      t.gauge('exporter_queue_capacity', 'Batches (requests) the sending queue holds at most', this.attrs, () => this.bounds.requests),
+      t.gauge('exporter_queue_items', 'Items (log records, spans, data points) in the sending queue', this.attrs, () => stats().items),
+      t.gauge('exporter_queue_bytes', 'Bytes in the sending queue (protobuf size; on disk, record size)', this.attrs, () => stats().bytes),
+      t.gauge('exporter_queue_capacity_bytes', 'Bytes the sending queue holds at most (0: no bound)', this.attrs, () => this.bounds.bytes),
+    );
+    // Idle workers are only pending promises: they hold no timer or handle, so
+    // they don't keep the process alive.
+    for (let i = 0; i < this.queueCfg.num_consumers; i++) this.workers.push(this.work());
   }
 
   async consume(batch: Batch): Promise<void> {
-    if (this.closing) throw new DeliveryError(`exporter ${this.ctx.id} is shutting down`, true);
-    if (batch.isEmpty()) return;
-    if (this.queueCfg.enabled) {
-      // Refused, not counted here: the receiver counts what it refuses, and the
-      // sender (agent SDK or upstream relay) retries.
-      if (this.queue.length >= this.queueCfg.queue_size) throw new DeliveryError('sending queue is full', true);
-      this.queue.push(batch);
-      this.idle.shift()?.();
-      return;
+    if (this.closing) {
+      this.countRefused(batch.itemCount(), { ...this.attrs, reason: 'shutting_down' });
+      throw new DeliveryError(`exporter ${this.ctx.id} is shutting down`, true, this.bounds.retryAfterMs);
     }
-    const p = this.deliver(batch);
+    if (batch.isEmpty()) return;
+    if (this.persistentDir && !this.queue) await this.start();
+    if (this.queue) return this.queue.offer(batch);
+    const p = this.deliver(batch, false);
     this.inFlight.add(p);
     let out: Outcome;
     try {
@@ -304,7 +439,7 @@ export class QueuedRetrySender implements Exporter {
   private async doShutdown(deadline: number): Promise<void> {
     this.closing = true;
     this.deadline = deadline;
-    for (const wake of this.idle.splice(0)) wake();
+    this.stopTaking.abort();
     const timer = setTimeout(() => this.abort.abort(new Error('shutdown deadline reached')), Math.max(0, deadline - Date.now()));
     try {
       await Promise.all([...this.workers, ...this.inFlight]);
@@ -314,29 +449,46 @@ export class QueuedRetrySender implements Exporter {
     }
     const lost = this.ctx.telemetry.total('exporter_failed_items', { ...this.attrs, reason: 'shutdown' });
     if (lost > 0) this.ctx.logger.warn({ signal: this.signal, destination: this.destination, items: lost }, `shutdown deadline reached: ${lost} items not delivered`);
+    const q = this.queue;
+    if (q?.persistent) {
+      const left = q.stats();
+      if (left.requests > 0)
+        this.ctx.logger.info(
+          { signal: this.signal, directory: this.persistentDir, requests: left.requests, items: left.items },
+          `persistent queue: ${left.items} ${this.signal} items left on disk for the next start`,
+        );
+    }
+    await q?.close();
+    for (const u of this.unregister.splice(0)) u();
     await this.closeFn?.();
   }
 
   private async work(): Promise<void> {
     for (;;) {
-      const batch = this.queue.shift();
-      if (batch === undefined) {
-        if (this.closing) return;
-        await new Promise<void>((wake) => this.idle.push(wake));
-        continue;
-      }
-      await this.deliver(batch);
+      const q = this.queue!;
+      // A persistent queue keeps what is not sent yet: at shutdown, take nothing more.
+      if (this.closing && q.persistent) return;
+      const t = await q.take(this.stopTaking.signal);
+      if (t === undefined) return;
+      const out = await this.deliver(t.batch, q.persistent);
+      if (!out.ok && out.kept) q.release(t);
+      else q.done(t);
     }
   }
 
-  /** Sends one batch, retrying as configured. Never throws; counts and logs what happened. */
-  private async deliver(batch: Batch): Promise<Outcome> {
+  /**
+   * Sends one batch, retrying as configured. Never throws; counts and logs what happened.
+   * From a persistent queue the batch is never given up for time (it stays on disk and
+   * is retried until delivered), and at shutdown it is kept (`kept`) rather than lost.
+   */
+  private async deliver(batch: Batch, persistent: boolean): Promise<Outcome> {
     const items = batch.itemCount();
     const started = Date.now();
     const backoff = new Backoff(this.retryCfg);
     const abort = this.abort.signal;
+    const keep = (): Outcome => ({ ok: false, retryable: true, message: 'kept in the persistent queue', kept: true });
     for (let attempt = 1; ; attempt++) {
-      if (abort.aborted) return this.lostAtShutdown(items);
+      if (abort.aborted) return persistent ? keep() : this.lostAtShutdown(items);
       let err: ExportError;
       try {
         const res = await this.sendFn(batch, abort);
@@ -345,7 +497,8 @@ export class QueuedRetrySender implements Exporter {
       } catch (e) {
         err = e instanceof ExportError ? e : new ExportError((e as Error)?.message ?? String(e), true);
       }
-      if (abort.aborted) return this.lostAtShutdown(items);
+      if (abort.aborted) return persistent ? keep() : this.lostAtShutdown(items);
+      this.countFailures(1, { ...this.attrs, reason: failureReason(err.message) });
       if (!err.retryable) {
         this.ctx.telemetry.add('exporter_dropped_items', items, { ...this.attrs, reason: 'non_retryable' });
         this.ctx.logger.error(
@@ -354,11 +507,17 @@ export class QueuedRetrySender implements Exporter {
         );
         return { ok: false, retryable: false, message: `non-retryable error: ${err.message}` };
       }
+      if (persistent && this.closing) return keep();
       const now = Date.now();
       let wait = backoff.next();
       if (err.retryAfterMs !== undefined) wait = Math.max(wait, err.retryAfterMs);
       const max = this.retryCfg.max_elapsed_time;
-      if (!this.retryCfg.enabled || (max > 0 && now - started + wait > max)) {
+      if (!this.retryCfg.enabled || (!persistent && max > 0 && now - started + wait > max)) {
+        if (persistent) {
+          // Retry disabled: the batch waits on disk for the next start rather than being lost.
+          this.ctx.logger.warn({ signal: this.signal, destination: this.destination, items }, `export failed, kept in the persistent queue: ${err.message}`);
+          return keep();
+        }
         this.ctx.telemetry.add('exporter_failed_items', items, { ...this.attrs, reason: 'retries_exhausted' });
         this.ctx.logger.warn(
           { signal: this.signal, destination: this.destination, items, attempts: attempt },
@@ -366,13 +525,27 @@ export class QueuedRetrySender implements Exporter {
         );
         return { ok: false, retryable: true, message: `export failed after ${attempt} attempt(s): ${err.message}`, retryAfterMs: err.retryAfterMs };
       }
-      if (this.deadline !== undefined && now + wait >= this.deadline) return this.lostAtShutdown(items);
+      if (this.deadline !== undefined && now + wait >= this.deadline) return persistent ? keep() : this.lostAtShutdown(items);
+      this.countRetries(1, this.attrs);
       this.ctx.logger.debug(
         { signal: this.signal, destination: this.destination, items, attempt, waitMs: wait },
         `export failed, will retry: ${err.message}`,
       );
       await sleep(wait, abort);
     }
+  }
+
+  private dropLogged = 0;
+
+  /** One warning per 10 s at most while a drop policy discards data. */
+  private logDrop(items: number): void {
+    const now = Date.now();
+    if (now - this.dropLogged < 10_000) return;
+    this.dropLogged = now;
+    this.ctx.logger.warn(
+      { signal: this.signal, destination: this.destination, items, policy: this.queueCfg.when_full },
+      `sending queue full: dropping ${this.signal} items (when_full: ${this.queueCfg.when_full}); see agentrelay_exporter_dropped_items_total`,
+    );
   }
 
   private succeeded(items: number, res: SendResult): void {

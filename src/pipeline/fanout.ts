@@ -16,6 +16,14 @@ export class FanOut implements Consumer {
     // Retryable if any part may succeed on retry: the sender's retry then reaches every consumer again.
     const retryable = failures.some((e) => !(e instanceof DeliveryError) || e.retryable);
     const after = Math.max(0, ...failures.map((e) => (e instanceof DeliveryError ? e.retryAfterMs ?? 0 : 0)));
-    throw new DeliveryError(failures.map((e) => (e as Error).message).join('; '), retryable, after || undefined);
+    const message = failures.map((e) => (e as Error).message).join('; ');
+    const partial = failures.length < cs.length || failures.some((e) => e instanceof PartialDeliveryError);
+    throw partial ? new PartialDeliveryError(message, retryable, after || undefined) : new DeliveryError(message, retryable, after || undefined);
   }
 }
+
+/**
+ * Some consumers took the batch and others refused it: when the sender retries,
+ * those that took it get it a second time (the receiver counts these items).
+ */
+export class PartialDeliveryError extends DeliveryError {}

@@ -1,7 +1,10 @@
 // OTLP/HTTP receiver: POST /v1/logs, /v1/metrics, /v1/traces with protobuf or
-// JSON bodies, gzip or deflate encoded. Answers in the request's encoding; errors
-// carry a google.rpc.Status with a message that says what was wrong.
+// JSON bodies, gzip or deflate encoded, over plain HTTP or TLS (optionally mutual).
+// Answers in the request's encoding; errors carry a google.rpc.Status with a
+// message that says what was wrong. Checks run cheapest first, and auth and the
+// memory limiter before the body is read.
 import * as http from 'node:http';
+import * as https from 'node:https';
 import * as zlib from 'node:zlib';
 import { promisify } from 'node:util';
 import type { Signal } from '../otlp/schema';
@@ -9,8 +12,11 @@ import { signalTypes, statusType } from '../otlp/schema';
 import { toJson } from '../otlp/json';
 import type { ComponentContext, ReceiverHost } from '../pipeline/component';
 import { Batch } from '../otlp/batch';
-import { Intake, type IntakeResult } from './intake';
-import { bearerOk, pickMetadata, splitHostPort, type HttpConfig } from './otlp';
+import type { MemoryLimiter } from '../pipeline/memory-limiter';
+import { Authenticator } from './auth';
+import { DEFAULT_RETRY_AFTER_MS, Intake, type IntakeResult } from './intake';
+import { isLoopback, pickMetadata, splitHostPort, type HttpConfig } from './otlp';
+import { readServerTls } from './tls';
 
 const gunzip = promisify(zlib.gunzip);
 const inflate = promisify(zlib.inflate);
@@ -25,19 +31,39 @@ type Format = 'proto' | 'json';
 export class HttpReceiver {
   private server?: http.Server;
   private readonly intake: Intake;
+  private readonly auth: Authenticator;
 
-  constructor(private readonly cfg: HttpConfig, private readonly ctx: ComponentContext, private readonly host: ReceiverHost) {
-    this.intake = new Intake(ctx, 'http');
+  constructor(
+    private readonly cfg: HttpConfig,
+    private readonly ctx: ComponentContext,
+    private readonly host: ReceiverHost,
+    memory?: MemoryLimiter,
+  ) {
+    this.intake = new Intake(ctx, 'http', cfg, memory);
+    this.auth = new Authenticator(cfg.auth, ctx.logger);
   }
 
   async start(): Promise<void> {
     const { host, port } = splitHostPort(this.cfg.endpoint);
-    const server = http.createServer({ keepAliveTimeout: 30_000 }, (req, res) => {
+    this.auth.start();
+    const tls = readServerTls(this.cfg.tls);
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
       this.handle(req, res).catch((err) => {
         this.ctx.logger.error({ err: (err as Error).message }, 'unexpected error handling an OTLP/HTTP request');
         if (!res.headersSent) this.reply(res, 'json', 500, 'internal error');
       });
-    });
+    };
+    const server = tls
+      ? https.createServer(
+          {
+            keepAliveTimeout: 30_000,
+            cert: tls.cert,
+            key: tls.key,
+            ...(tls.clientCa ? { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true } : {}),
+          },
+          handler,
+        )
+      : http.createServer({ keepAliveTimeout: 30_000 }, handler);
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -47,7 +73,12 @@ export class HttpReceiver {
       });
     });
     const addr = server.address();
-    this.ctx.logger.info({ endpoint: typeof addr === 'object' && addr ? `${addr.address}:${addr.port}` : this.cfg.endpoint }, 'OTLP/HTTP receiver listening');
+    this.ctx.logger.info(
+      { endpoint: typeof addr === 'object' && addr ? `${addr.address}:${addr.port}` : this.cfg.endpoint, tls: !!tls, mtls: !!tls?.clientCa, auth: this.auth.enabled },
+      'OTLP/HTTP receiver listening',
+    );
+    if (!isLoopback(host) && !this.auth.enabled)
+      this.ctx.logger.warn({ endpoint: this.cfg.endpoint }, 'OTLP/HTTP receiver listens beyond this machine without auth: anyone who can reach it can send data');
   }
 
   /** The bound port (useful when the config asked for port 0). */
@@ -57,6 +88,7 @@ export class HttpReceiver {
   }
 
   async shutdown(deadline: number): Promise<void> {
+    this.auth.stop();
     const server = this.server;
     if (!server) return;
     await new Promise<void>((resolve) => {
@@ -83,9 +115,21 @@ export class HttpReceiver {
       res.setHeader('Allow', 'POST');
       return this.refuse(req, res, format ?? 'json', 405, signal, 'method', `method ${req.method} is not allowed on ${url}: use POST`);
     }
-    if (!bearerOk(req.headers.authorization, this.cfg.auth.bearer_token)) {
-      res.setHeader('WWW-Authenticate', 'Bearer');
-      return this.refuse(req, res, format ?? 'json', 401, signal, 'auth', 'missing or wrong bearer token');
+    if (!this.auth.check(headerValue(req.headers[this.auth.header]))) {
+      if (this.auth.header === 'authorization') res.setHeader('WWW-Authenticate', 'Bearer');
+      const what = this.auth.header === 'authorization' ? 'bearer token' : `${this.auth.header} header`;
+      return this.refuse(req, res, format ?? 'json', 401, signal, 'auth', `missing or wrong ${what}`);
+    }
+    const short = this.intake.memoryCheck(signal);
+    if (short) {
+      // A body refused for want of memory is drained, never held; the answer waits for
+      // the end of it, so that the sender reads the 503 rather than a reset connection.
+      const answer = () => this.answer(res, format ?? 'json', signal, short);
+      if (req.complete) return answer();
+      req.once('end', answer);
+      req.once('error', () => res.destroy());
+      req.resume();
+      return;
     }
     if (!format) {
       return this.refuse(req, res, 'json', 415, signal, 'content_type',
@@ -107,21 +151,28 @@ export class HttpReceiver {
 
     let body: Buffer = raw;
     if (encoding === 'gzip' || encoding === 'deflate') {
+      const outLimit = this.cfg.max_decompressed_body_size || limit;
       try {
-        body = await (encoding === 'gzip' ? gunzip : inflate)(raw, { maxOutputLength: limit });
+        body = await (encoding === 'gzip' ? gunzip : inflate)(raw, { maxOutputLength: outLimit });
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError)
-          return this.reply(res, format, 413, this.note(signal, 'too_large', `decompressed request body exceeds the limit of ${limit} bytes`));
+          return this.reply(res, format, 413, this.note(signal, 'too_large', `decompressed request body exceeds the limit of ${outLimit} bytes`));
         return this.reply(res, format, 400, this.note(signal, 'decompress', `request body is not valid ${encoding} data: ${(e as Error).message}`));
       }
     }
 
     const decoded = this.intake.decode(signal, body, format);
     if (!(decoded instanceof Batch)) return this.answer(res, format, signal, decoded);
-    const md = pickMetadata(this.cfg, (k) => {
-      const v = req.headers[k];
-      return Array.isArray(v) ? v.join(',') : v;
-    });
+    const over = this.intake.limitCheck(signal, decoded);
+    if (over) return this.answer(res, format, signal, over);
+    const md = pickMetadata(
+      this.cfg,
+      (k) => {
+        const v = req.headers[k];
+        return Array.isArray(v) ? v.join(',') : v;
+      },
+      this.auth.header,
+    );
     if (md) decoded.metadata = md;
     this.answer(res, format, signal, await this.intake.deliver(signal, decoded, consumer));
   }
@@ -141,9 +192,10 @@ export class HttpReceiver {
 
   private answer(res: http.ServerResponse, format: Format, signal: Signal, r: IntakeResult): void {
     if (r.kind === 'bad_request') return this.reply(res, format, 400, r.message);
+    if (r.kind === 'too_large') return this.reply(res, format, 413, r.message);
     if (r.kind === 'refused') {
       if (!r.retryable) return this.reply(res, format, 400, r.message);
-      res.setHeader('Retry-After', String(Math.max(1, Math.ceil((r.retryAfterMs ?? 1000) / 1000))));
+      res.setHeader('Retry-After', String(Math.max(1, Math.ceil((r.retryAfterMs ?? DEFAULT_RETRY_AFTER_MS) / 1000))));
       return this.reply(res, format, 503, r.message);
     }
     const t = signalTypes[signal];
@@ -164,6 +216,10 @@ export class HttpReceiver {
     res.setHeader('Content-Length', payload.length);
     res.end(payload);
   }
+}
+
+function headerValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
 }
 
 function formatOf(contentType: string | undefined): Format | undefined {

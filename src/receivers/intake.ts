@@ -7,14 +7,53 @@ import { JsonShapeError } from '../otlp/json';
 import type { Signal } from '../otlp/schema';
 import { rejectInvalid } from '../otlp/validate';
 import { DeliveryError, type ComponentContext, type Consumer } from '../pipeline/component';
+import { PartialDeliveryError } from '../pipeline/fanout';
+import type { MemoryLimiter } from '../pipeline/memory-limiter';
+import { overLimits, type RequestLimits } from './limits';
 
 export type IntakeResult =
   | { kind: 'ok'; rejected: number; message: string }
   | { kind: 'bad_request'; message: string }
+  | { kind: 'too_large'; message: string }
   | { kind: 'refused'; message: string; retryable: boolean; retryAfterMs?: number };
 
+/** What both transports answer when a retryable refusal carries no wait of its own. */
+export const DEFAULT_RETRY_AFTER_MS = 1000;
+
 export class Intake {
-  constructor(private readonly ctx: ComponentContext, private readonly transport: 'grpc' | 'http') {}
+  private readonly countRefusedRequests: (n: number, a: Record<string, string>) => void;
+  private readonly countDuplicateRisk: (n: number, a: Record<string, string>) => void;
+
+  constructor(
+    private readonly ctx: ComponentContext,
+    private readonly transport: 'grpc' | 'http',
+    private readonly limits: RequestLimits = { max_items_per_request: 0, max_attributes_per_request: 0 },
+    private readonly memory?: MemoryLimiter,
+  ) {
+    this.countRefusedRequests = ctx.telemetry.counter(
+      'receiver_refused_requests',
+      'Requests refused before their body was read (memory limiter), with a retryable status',
+    );
+    this.countDuplicateRisk = ctx.telemetry.counter(
+      'receiver_duplicate_risk_items',
+      'Items refused to the sender (who retries) after some of their pipelines or exporters had taken them: those will see them twice',
+    );
+  }
+
+  /** A refusal when memory is short (checked before a body is read), else undefined. */
+  memoryCheck(signal: Signal | 'unknown'): IntakeResult | undefined {
+    if (!this.memory?.refusing()) return undefined;
+    this.countRefusedRequests(1, { component: this.ctx.id, transport: this.transport, signal, reason: 'memory_limit' });
+    return { kind: 'refused', retryable: true, retryAfterMs: this.memory.retryAfterMs, message: 'the relay is short of memory: try again later' };
+  }
+
+  /** A refusal when the request passes max_items_per_request or max_attributes_per_request, else undefined. */
+  limitCheck(signal: Signal, batch: Batch): IntakeResult | undefined {
+    const over = overLimits(batch, this.limits);
+    if (!over) return undefined;
+    this.ctx.telemetry.add('receiver_bad_requests', 1, { component: this.ctx.id, transport: this.transport, signal, reason: over.reason });
+    return { kind: 'too_large', message: over.message };
+  }
 
   badRequest(signal: Signal | 'unknown', reason: string, message: string): IntakeResult {
     this.ctx.telemetry.add('receiver_bad_requests', 1, { component: this.ctx.id, transport: this.transport, signal, reason });
@@ -48,6 +87,7 @@ export class Intake {
     } catch (e) {
       const de = e instanceof DeliveryError ? e : new DeliveryError((e as Error).message, true);
       this.ctx.telemetry.add('receiver_refused_items', items, { ...labels, reason: de.retryable ? 'retryable' : 'permanent' });
+      if (de instanceof PartialDeliveryError && de.retryable) this.countDuplicateRisk(items, labels);
       this.ctx.logger.warn({ signal, items, retryable: de.retryable, reason: de.message }, 'request refused: the pipeline did not take it');
       return { kind: 'refused', message: de.message, retryable: de.retryable, retryAfterMs: de.retryAfterMs };
     }

@@ -1,14 +1,13 @@
 // The otlp receiver: OTLP over gRPC (default localhost:4317) and HTTP (default
 // localhost:4318). With no `protocols` key both run; with one, only those listed.
+// Both protocols share one memory limiter; each has its own auth, TLS and limits.
 import { s, type SchemaType } from '../config/schema';
 import type { ReceiverFactory } from '../pipeline/component';
+import { MemoryLimiter, memoryLimiterSchema } from '../pipeline/memory-limiter';
+import { authSchema } from './auth';
 import { GrpcReceiver } from './grpc';
 import { HttpReceiver } from './http';
-
-const auth = s.object({
-  /** When set, requests must carry `Authorization: Bearer <token>` (use ${env:...}). */
-  bearer_token: s.string({ default: '' }),
-});
+import { serverTlsSchema } from './tls';
 
 /**
  * Request headers (gRPC metadata) kept with the data, for processors such as enrich:
@@ -19,18 +18,32 @@ const metadata = {
   metadata_keys: s.list(s.string({ nonEmpty: true }), { default: [] }),
 };
 
+/** Off (0) by default: requests with more items or attributes are refused as too large. */
+const limits = {
+  max_items_per_request: s.number({ default: 0, min: 0, integer: true }),
+  max_attributes_per_request: s.number({ default: 0, min: 0, integer: true }),
+};
+
 const grpc = s.object({
   ...metadata,
+  ...limits,
   endpoint: s.endpoint({ default: 'localhost:4317' }),
+  /** Largest message after decompression. */
   max_recv_msg_size_mib: s.number({ default: 4, min: 1 }),
-  auth,
+  auth: authSchema,
+  tls: serverTlsSchema,
 });
 
 const http = s.object({
   ...metadata,
+  ...limits,
   endpoint: s.endpoint({ default: 'localhost:4318' }),
+  /** Largest body as sent (compressed or not). */
   max_request_body_size: s.bytes({ default: 20 * 1024 * 1024 }),
-  auth,
+  /** Largest body after decompression; 0: the same as max_request_body_size. */
+  max_decompressed_body_size: s.bytes({ default: 0 }),
+  auth: authSchema,
+  tls: serverTlsSchema,
 });
 
 const schema = s.object({
@@ -53,6 +66,8 @@ const schema = s.object({
     },
     undefined,
   ),
+  /** Refuse new data (retryable) while memory is short; on by default. */
+  memory_limiter: memoryLimiterSchema,
 });
 
 export type OtlpReceiverConfig = SchemaType<typeof schema>;
@@ -65,16 +80,19 @@ export const otlpReceiver: ReceiverFactory<OtlpReceiverConfig> = {
   signals: ['logs', 'metrics', 'traces'],
   create(config, ctx, host) {
     const protocols = config.protocols ?? { grpc: grpc.check({}, [], { issues: [] })!, http: http.check({}, [], { issues: [] })! };
+    const memory = new MemoryLimiter(config.memory_limiter, ctx.logger, ctx.telemetry, ctx.id);
     const parts = [
-      protocols.grpc && new GrpcReceiver(protocols.grpc, ctx, host),
-      protocols.http && new HttpReceiver(protocols.http, ctx, host),
+      protocols.grpc && new GrpcReceiver(protocols.grpc, ctx, host, memory),
+      protocols.http && new HttpReceiver(protocols.http, ctx, host, memory),
     ].filter((x): x is GrpcReceiver | HttpReceiver => !!x);
     return {
       async start() {
+        memory.start();
         for (const p of parts) await p.start();
       },
       async shutdown(deadline) {
         await Promise.all(parts.map((p) => p.shutdown(deadline)));
+        memory.stop();
       },
     };
   },
@@ -88,29 +106,26 @@ export function splitHostPort(endpoint: string): { host: string; port: number } 
   return { host: host || '0.0.0.0', port: Number(hp.slice(i + 1)) };
 }
 
-/** Constant-time comparison of an Authorization header against the expected bearer token. */
-export function bearerOk(header: string | undefined, token: string): boolean {
-  if (!token) return true;
-  const expected = Buffer.from(`Bearer ${token}`);
-  const got = Buffer.from(header ?? '');
-  if (got.length !== expected.length) return false;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require('node:crypto').timingSafeEqual(got, expected) as boolean;
+/** True for addresses only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }
 
 /**
- * The headers a receiver keeps with a request. Authorization and cookies are never kept,
+ * The headers a receiver keeps with a request. Authorization, the auth header and cookies are never kept,
  * whatever the config says: they would travel with the data into processors and logs.
  */
 export function pickMetadata(
   cfg: { include_metadata: boolean; metadata_keys: string[] },
   get: (key: string) => string | undefined,
+  /** The header that carries the auth token, when it is not Authorization. */
+  authHeader = 'authorization',
 ): Record<string, string> | undefined {
   if (!cfg.include_metadata || cfg.metadata_keys.length === 0) return undefined;
   const out: Record<string, string> = {};
   for (const k of cfg.metadata_keys) {
     const key = k.toLowerCase();
-    if (key === 'authorization' || key === 'cookie' || key === 'proxy-authorization') continue;
+    if (key === 'authorization' || key === 'cookie' || key === 'proxy-authorization' || key === authHeader) continue;
     const v = get(key);
     if (v !== undefined) out[key] = v;
   }

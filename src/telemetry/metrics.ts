@@ -86,6 +86,30 @@ export class Telemetry {
 
   private readonly custom = new Map<string, Counter>();
 
+  /**
+   * A gauge (`agentrelay_<name>`) read when metrics are collected; each caller adds
+   * one series (its attributes and a function that reads the current value) and
+   * removes it with the function returned (at shutdown).
+   */
+  gauge(name: string, description: string, attrs: Attributes, read: () => number): () => void {
+    let g = this.gauges.get(name);
+    if (!g) {
+      const sources = new Set<{ attrs: Attributes; read: () => number }>();
+      const inst = this.provider.getMeter('agentrelay').createObservableGauge(`agentrelay_${name}`, { description });
+      inst.addCallback((result) => {
+        for (const src of sources) result.observe(src.read(), src.attrs);
+      });
+      g = { sources };
+      this.gauges.set(name, g);
+    }
+    const src = { attrs, read };
+    g.sources.add(src);
+    const sources = g.sources;
+    return () => void sources.delete(src);
+  }
+
+  private readonly gauges = new Map<string, { sources: Set<{ attrs: Attributes; read: () => number }> }>();
+
   add(name: CounterName, n: number, attrs: Attributes): void {
     if (n <= 0) return;
     this.counters.get(name)!.add(n, attrs);

@@ -21,7 +21,7 @@ import { Telemetry } from '../../src/telemetry/metrics';
 import { DeliveryError, type ComponentContext, type Exporter, type ExporterFactory } from '../../src/pipeline/component';
 import { otlpHttpExporter } from '../../src/exporters/otlp-http';
 import { otlpGrpcExporter } from '../../src/exporters/otlp-grpc';
-import { Backoff, parseRetryAfter, retryInfoDelayMs } from '../../src/exporters/sending';
+import { Backoff, failureReason, parseRetryAfter, retryInfoDelayMs } from '../../src/exporters/sending';
 import { FIXTURES_DIR } from '../helpers/fixtures';
 import { firstDifference } from '../helpers/otlp-compare';
 
@@ -153,7 +153,10 @@ describe('otlphttp exporter', () => {
     assert.equal(c.compression, 'gzip');
     assert.equal(c.timeout, 30000);
     assert.deepEqual(c.headers, {});
-    assert.deepEqual(c.sending_queue, { enabled: true, queue_size: 1000, num_consumers: 10 });
+    assert.deepEqual(c.sending_queue, {
+      enabled: true, queue_size: 1000, max_items: 0, max_bytes: 64 * 1024 * 1024, num_consumers: 10, when_full: 'refuse',
+      persistent: { directory: '', fsync: 'always', fsync_interval: 1000, segment_size: 8 * 1024 * 1024 },
+    });
     assert.deepEqual(c.retry_on_failure, {
       enabled: true, initial_interval: 5000, max_interval: 30000, max_elapsed_time: 300000, multiplier: 1.5, randomization_factor: 0.5,
     });
@@ -630,4 +633,74 @@ test('backoff grows by the multiplier within the jitter and stops at max_interva
   assert.deepEqual([lo.next(), lo.next(), lo.next(), lo.next()], [50, 100, 150, 150]);
   const hi = new Backoff(cfg, () => 1);
   assert.deepEqual([hi.next(), hi.next(), hi.next()], [150, 300, 450]);
+});
+
+test('failureReason labels attempts by HTTP status, gRPC code, timeout or socket error', () => {
+  assert.equal(failureReason('HTTP 503: busy'), 'http_503');
+  assert.equal(failureReason('gRPC RESOURCE_EXHAUSTED: slow down'), 'grpc_resource_exhausted');
+  assert.equal(failureReason('request timed out after 30000ms'), 'timeout');
+  assert.equal(failureReason('ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:1'), 'econnrefused');
+  assert.equal(failureReason('something else'), 'other');
+});
+
+describe('sending queue bounds (in memory)', () => {
+  const backend = new HttpBackend();
+  before(() => backend.start());
+  after(() => backend.stop());
+
+  test('max_items and max_bytes bound the queue like queue_size; a lone large batch is still taken', async () => {
+    const held: http.ServerResponse[] = [];
+    backend.respond = (_q, res) => held.push(res);
+    const batch = logsBatch();
+    const n = batch.itemCount();
+    const size = batch.toProto().length;
+    for (const [key, value] of [['max_items', 2 * n], ['max_bytes', 2 * size]] as const) {
+      const ctx = makeCtx(`otlphttp/${key}`);
+      const exp = make(otlpHttpExporter, { endpoint: backend.url, sending_queue: { queue_size: 100, num_consumers: 1, max_bytes: 0, [key]: value } }, ctx);
+      await exp.consume(batch.fork()); // in flight
+      await waitFor(() => held.length > 0);
+      await exp.consume(batch.fork());
+      await exp.consume(batch.fork());
+      await assert.rejects(exp.consume(batch.fork()), (e: unknown) => e instanceof DeliveryError && e.retryable && e.retryAfterMs === 5000, key);
+      assert.equal(ctx.telemetry.total('exporter_refused_items', { component: `otlphttp/${key}`, reason: 'queue_full' }), n);
+      backend.respond = (_q, res) => res.writeHead(200).end();
+      for (const r of held.splice(0)) r.writeHead(200).end();
+      await exp.shutdown!(Date.now() + 5000);
+      assert.equal(ctx.telemetry.total('exporter_sent_items', { component: `otlphttp/${key}` }), 3 * n, key);
+      backend.respond = (_q, res) => held.push(res);
+    }
+    // A batch larger than max_bytes alone, into an empty queue: taken.
+    const ctx = makeCtx('otlphttp/lone');
+    backend.respond = (_q, res) => res.writeHead(200).end();
+    const exp = make(otlpHttpExporter, { endpoint: backend.url, sending_queue: { max_bytes: 10 } }, ctx);
+    await exp.consume(batch.fork());
+    await exp.shutdown!(Date.now() + 5000);
+    assert.equal(ctx.telemetry.total('exporter_sent_items', { component: 'otlphttp/lone' }), n);
+  });
+
+  test('a persistent queue is opened at start, survives a restart of the exporter, and delivers in order', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'agentrelay-pq-exp-'));
+    const order: string[] = [];
+    backend.respond = (_q, res) => res.writeHead(503).end();
+    const cfg = { endpoint: backend.url, compression: 'none', encoding: 'json', retry_on_failure: FAST_RETRY, sending_queue: { num_consumers: 1, persistent: { directory: dir } } };
+    const first = make(otlpHttpExporter, cfg, makeCtx('otlphttp/pq'));
+    await first.start!();
+    const bodies = ['one', 'two', 'three'];
+    for (const b of bodies) await first.consume(Batch.fromJsonObject('logs', { resourceLogs: [{ scopeLogs: [{ logRecords: [{ body: { stringValue: b } }] }] }] }));
+    await first.shutdown!(Date.now() + 2000);
+    assert.ok(fs.existsSync(path.join(dir, 'otlphttp_pq', 'logs')), 'one directory per exporter id and signal');
+
+    backend.seen.length = 0;
+    backend.respond = (q, res) => {
+      order.push(JSON.parse(q.raw.toString()).resourceLogs[0].scopeLogs[0].logRecords[0].body.stringValue);
+      res.writeHead(200).end();
+    };
+    const ctx = makeCtx('otlphttp/pq');
+    const second = make(otlpHttpExporter, cfg, ctx);
+    await second.start!();
+    await waitFor(() => order.length === 3);
+    assert.deepEqual(order, bodies);
+    assert.equal(ctx.telemetry.total('persistent_queue_recovered_items'), 3);
+    await second.shutdown!(Date.now() + 2000);
+  });
 });
