@@ -20,7 +20,26 @@ export type IntakeResult =
 /** What both transports answer when a retryable refusal carries no wait of its own. */
 export const DEFAULT_RETRY_AFTER_MS = 1000;
 
+/** A refusal is logged at most this often per signal: a full queue refuses thousands of requests a second. */
+const REFUSAL_LOG_INTERVAL_MS = 10_000;
+
 export class Intake {
+  private readonly lastRefusalLog = new Map<string, { at: number; suppressed: number; items: number }>();
+
+  private logRefusal(signal: Signal, items: number, de: DeliveryError): void {
+    const now = Date.now();
+    const key = `${signal}|${de.retryable}`;
+    const last = this.lastRefusalLog.get(key);
+    if (last && now - last.at < REFUSAL_LOG_INTERVAL_MS) {
+      last.suppressed++;
+      last.items += items;
+      return;
+    }
+    const since = last ? { refused_since_last_line: last.suppressed, refused_items_since_last_line: last.items } : {};
+    this.lastRefusalLog.set(key, { at: now, suppressed: 0, items: 0 });
+    this.ctx.logger.warn({ signal, items, retryable: de.retryable, reason: de.message, ...since }, 'request refused: the pipeline did not take it');
+  }
+
   private readonly countRefusedRequests: (n: number, a: Record<string, string>) => void;
   private readonly countDuplicateRisk: (n: number, a: Record<string, string>) => void;
 
@@ -88,7 +107,7 @@ export class Intake {
       const de = e instanceof DeliveryError ? e : new DeliveryError((e as Error).message, true);
       this.ctx.telemetry.add('receiver_refused_items', items, { ...labels, reason: de.retryable ? 'retryable' : 'permanent' });
       if (de instanceof PartialDeliveryError && de.retryable) this.countDuplicateRisk(items, labels);
-      this.ctx.logger.warn({ signal, items, retryable: de.retryable, reason: de.message }, 'request refused: the pipeline did not take it');
+      this.logRefusal(signal, items, de);
       return { kind: 'refused', message: de.message, retryable: de.retryable, retryAfterMs: de.retryAfterMs };
     }
     this.ctx.telemetry.add('receiver_accepted_items', items, labels);
