@@ -46,6 +46,10 @@ const telemetrySchema = s.object({
     endpoint: s.string({ default: 'localhost:13133' }),
   }),
   shutdown_timeout: s.duration({ default: '15s' }),
+  tap: s.object({
+    /** host:port of the live tap (`agentrelay tap`); empty string: off. It streams record content: keep it on loopback. */
+    endpoint: s.string({ default: '' }),
+  }),
 });
 
 export type TelemetryConfig = SchemaType<typeof telemetrySchema>;

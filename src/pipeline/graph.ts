@@ -15,13 +15,37 @@ interface Stage {
   processors: Processor[];
 }
 
+/** A place where batches pass from one component to the next (see GraphOptions.observe). */
+export interface TapPoint {
+  component: string;
+  kind: 'receiver' | 'processor' | 'connector' | 'exporter';
+  pipeline: string;
+  signal: Signal;
+}
+
+export interface GraphOptions {
+  /**
+   * false: build the pipelines without creating receivers; whoever holds the graph runs
+   * them and feeds `inputsOf(id)` (a hot reload keeps receivers across graphs).
+   */
+  receivers?: boolean;
+  /** Wraps every hand-over (processor output, connector output, exporter input), e.g. for a live tap. */
+  observe?: (point: TapPoint, next: Consumer) => Consumer;
+}
+
 export class Graph {
   private readonly receivers: { id: string; r: Receiver }[] = [];
   private readonly exporters = new Map<string, Exporter>();
   private readonly stages: Stage[] = [];
   private readonly entries = new Map<string, Consumer>();
+  private readonly inputs = new Map<string, Map<Signal, Consumer>>();
 
-  constructor(private readonly cfg: RelayConfig, private readonly logger: Logger, private readonly telemetry: Telemetry) {
+  constructor(
+    private readonly cfg: RelayConfig,
+    private readonly logger: Logger,
+    private readonly telemetry: Telemetry,
+    private readonly opts: GraphOptions = {},
+  ) {
     this.build();
   }
 
@@ -31,6 +55,7 @@ export class Graph {
 
   private build(): void {
     const { cfg } = this;
+    const observe = this.opts.observe ?? ((_point: TapPoint, next: Consumer) => next);
     // Connector outputs are filled once every pipeline has its entry consumer.
     const connectorOutputs = new Map<string, Map<string, Consumer>>();
     const exporterFor = (id: string, p: PipelineSpec): Exporter => {
@@ -62,11 +87,16 @@ export class Graph {
     };
 
     for (const p of cfg.pipelines) {
-      let next: Consumer = new FanOut(p.exporters.map((id) => exporterFor(id, p)));
+      let next: Consumer = new FanOut(
+        p.exporters.map((id) =>
+          cfg.connectors.has(id) ? exporterFor(id, p) : observe({ component: id, kind: 'exporter', pipeline: p.id, signal: p.signal }, exporterFor(id, p)),
+        ),
+      );
       const chain: Processor[] = [];
       for (let i = p.processors.length - 1; i >= 0; i--) {
         const pc = cfg.processors.get(p.processors[i])!;
-        const proc = pc.factory.create(pc.config, { ...this.ctx(pc.id), signal: p.signal, pipeline: p.id }, next);
+        const out = observe({ component: pc.id, kind: 'processor', pipeline: p.id, signal: p.signal }, next);
+        const proc = pc.factory.create(pc.config, { ...this.ctx(pc.id), signal: p.signal, pipeline: p.id }, out);
         chain.unshift(proc);
         next = proc;
       }
@@ -77,7 +107,8 @@ export class Graph {
     for (const [key, outputs] of connectorOutputs) {
       const [id, , toSignal] = key.split('|');
       for (const q of cfg.pipelines) {
-        if (q.signal === toSignal && q.receivers.includes(id)) outputs.set(q.id, this.entries.get(q.id)!);
+        if (q.signal === toSignal && q.receivers.includes(id))
+          outputs.set(q.id, observe({ component: id, kind: 'connector', pipeline: q.id, signal: q.signal }, this.entries.get(q.id)!));
       }
     }
 
@@ -88,8 +119,15 @@ export class Graph {
         if (ps.length) consumers.set(sig, new FanOut(ps.map((p) => this.entries.get(p.id)!)));
       }
       if (consumers.size === 0) continue;
+      this.inputs.set(id, consumers);
+      if (this.opts.receivers === false) continue;
       this.receivers.push({ id, r: rc.factory.create(rc.config, this.ctx(id), { consumerFor: (s) => consumers.get(s) }) });
     }
+  }
+
+  /** What receiver `id` feeds, by signal (undefined: no pipeline lists it). */
+  inputsOf(id: string): ReadonlyMap<Signal, Consumer> | undefined {
+    return this.inputs.get(id);
   }
 
   /** The entry of a pipeline, for tests and for `agentrelay test`. */
