@@ -200,6 +200,27 @@ export class MemoryQueue implements SendQueue {
     }
   }
 
+  /**
+   * Batches already waiting, taken at once while they fit `maxItems` and `maxBytes`
+   * (protobuf size): a consumer sends them as one request. Under load this turns many
+   * small agent requests into few large ones, without adding any wait.
+   */
+  takeWaiting(maxItems: number, maxBytes: number): Taken[] {
+    const out: MemTaken[] = [];
+    for (;;) {
+      const next = this.q.peek();
+      if (!next || next.items > maxItems) break;
+      const bytes = next.batch.toProto().length;
+      if (bytes > maxBytes) break;
+      this.q.shift();
+      this.sub(next);
+      out.push(next);
+      maxItems -= next.items;
+      maxBytes -= bytes;
+    }
+    return out;
+  }
+
   done(): void {
     // Nothing held once taken.
   }

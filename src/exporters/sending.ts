@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import * as protobuf from 'protobufjs';
 import { s, type Schema, type SchemaType } from '../config/schema';
 import { DeliveryError, type ComponentContext, type Exporter } from '../pipeline/component';
-import type { Batch } from '../otlp/batch';
+import { Batch } from '../otlp/batch';
 import type { Signal } from '../otlp/schema';
 import { MemoryQueue, notePersistentQueueConfigured, PersistentQueue, type QueueBounds, type QueueEvents, type SendQueue, type WhenFull } from './queues';
 import type { FsyncPolicy } from './persistent-queue';
@@ -282,6 +282,13 @@ export function queueDirectory(base: string, exporterId: string, signal: Signal)
  * deadline and leaves a persistent queue's contents for the next start. Never
  * re-encodes: `send` takes the batch as is.
  */
+/**
+ * Bounds of one request made of several waiting batches: below the 4 MiB that gRPC
+ * receivers (ours and the Collector's) accept by default, and the Collector's batch size.
+ */
+const MERGE_MAX_ITEMS = 8192;
+const MERGE_MAX_BYTES = 2 * 1024 * 1024;
+
 export class QueuedRetrySender implements Exporter {
   private readonly ctx: ComponentContext;
   private readonly signal: Signal;
@@ -470,9 +477,15 @@ export class QueuedRetrySender implements Exporter {
       if (this.closing && q.persistent) return;
       const t = await q.take(this.stopTaking.signal);
       if (t === undefined) return;
-      const out = await this.deliver(t.batch, q.persistent);
-      if (!out.ok && out.kept) q.release(t);
-      else q.done(t);
+      // Batches already waiting behind this one go in the same request (memory queue only:
+      // persistent entries are acknowledged one by one). Concatenated protobuf is one valid request.
+      const more = q instanceof MemoryQueue ? q.takeWaiting(MERGE_MAX_ITEMS - t.items, MERGE_MAX_BYTES - t.batch.toProto().length) : [];
+      const batch = more.length ? Batch.concat(t.batch.signal, [t.batch, ...more.map((m) => m.batch)]) : t.batch;
+      const out = await this.deliver(batch, q.persistent);
+      for (const x of [t, ...more]) {
+        if (!out.ok && out.kept) q.release(x);
+        else q.done(x);
+      }
     }
   }
 

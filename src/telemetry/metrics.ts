@@ -40,8 +40,6 @@ export class Telemetry {
   private readonly provider: MeterProvider;
   readonly prometheus: PrometheusExporter;
   private readonly counters = new Map<CounterName, Counter>();
-  /** Same totals in memory, for the debug log at shutdown and for `agentrelay test`. */
-  private readonly totals = new Map<string, number>();
 
   constructor(opts: TelemetryOptions = {}) {
     this.prometheus = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true, withoutTargetInfo: true });
@@ -58,6 +56,11 @@ export class Telemetry {
       );
     }
     this.provider = new MeterProvider({ readers });
+    if (opts.otlpEndpoint) {
+      // The push reader collects on its own schedule; keep what it reads at most a second old.
+      this.flushTimer = setInterval(() => this.flush(), 1000);
+      this.flushTimer.unref();
+    }
     const meter = this.provider.getMeter('agentrelay');
     for (const [name, description] of Object.entries(DESCRIPTIONS) as [CounterName, string][]) {
       this.counters.set(name, meter.createCounter(`agentrelay_${name}`, { description }));
@@ -77,12 +80,37 @@ export class Telemetry {
     }
     const counter = c;
     return (n, attrs) => {
-      if (n <= 0) return;
-      counter.add(n, attrs);
-      const key = `${name}${JSON.stringify(attrs)}`;
-      this.totals.set(key, (this.totals.get(key) ?? 0) + n);
+      if (n > 0) this.record(counter, name, n, attrs);
     };
   }
+
+  /**
+   * Counts are summed here per series and handed to the OpenTelemetry counters only when
+   * metrics are read (scrape, push, shutdown): processors count per record, and the SDK's
+   * per-call attribute hashing cost more than some processors' own work.
+   */
+  private record(counter: Counter, name: string, n: number, attrs: Attributes): void {
+    let key = name;
+    for (const k in attrs) key += '\u0001' + k + '\u0002' + String(attrs[k]);
+    let series = this.series.get(key);
+    if (!series) {
+      series = { counter, name, attrs: { ...attrs }, total: 0, pending: 0 };
+      this.series.set(key, series);
+    }
+    series.total += n;
+    series.pending += n;
+  }
+
+  /** Hands the counts summed since the last read to the OpenTelemetry counters. */
+  flush(): void {
+    for (const series of this.series.values()) {
+      if (series.pending === 0) continue;
+      series.counter.add(series.pending, series.attrs);
+      series.pending = 0;
+    }
+  }
+
+  private readonly series = new Map<string, { counter: Counter; name: string; attrs: Attributes; total: number; pending: number }>();
 
   private readonly custom = new Map<string, Counter>();
 
@@ -111,28 +139,29 @@ export class Telemetry {
   private readonly gauges = new Map<string, { sources: Set<{ attrs: Attributes; read: () => number }> }>();
 
   add(name: CounterName, n: number, attrs: Attributes): void {
-    if (n <= 0) return;
-    this.counters.get(name)!.add(n, attrs);
-    const key = `${name}${JSON.stringify(attrs)}`;
-    this.totals.set(key, (this.totals.get(key) ?? 0) + n);
+    if (n > 0) this.record(this.counters.get(name)!, name, n, attrs);
   }
 
   /** Sum of a counter (built-in or from counter()) over every series whose attributes include `match`. */
   total(name: CounterName | string, match: Attributes = {}): number {
     let sum = 0;
-    for (const [key, v] of this.totals) {
-      if (!key.startsWith(name + '{')) continue;
-      const attrs = JSON.parse(key.slice(name.length)) as Attributes;
-      if (Object.entries(match).every(([k, x]) => attrs[k] === x)) sum += v;
+    for (const series of this.series.values()) {
+      if (series.name !== name) continue;
+      if (Object.entries(match).every(([k, x]) => series.attrs[k] === x)) sum += series.total;
     }
     return sum;
   }
 
   serveMetrics(req: IncomingMessage, res: ServerResponse): void {
+    this.flush();
     this.prometheus.getMetricsRequestHandler(req, res);
   }
 
   async shutdown(): Promise<void> {
+    if (this.flushTimer) clearInterval(this.flushTimer);
+    this.flush();
     await this.provider.shutdown().catch(() => undefined);
   }
+
+  private flushTimer?: NodeJS.Timeout;
 }
