@@ -38,13 +38,17 @@ export interface RunningRelay {
  * Starts a relay on `yaml`. The strings HEALTH_PORT and METRICS_PORT are not needed
  * in the YAML: a telemetry section is appended unless the YAML has its own.
  */
-export async function startRelay(yaml: string, opts: { env?: Record<string, string>; dir?: string } = {}): Promise<RunningRelay> {
+export async function startRelay(
+  yaml: string,
+  /** `metricsExtra`: more keys of service.telemetry.metrics, in flow style (e.g. `otlp: {endpoint: ...}`). */
+  opts: { env?: Record<string, string>; dir?: string; metricsExtra?: string } = {},
+): Promise<RunningRelay> {
   const dir = opts.dir ?? tempDir();
   const healthPort = await freePort();
   const metricsPort = await freePort();
   let text = yaml;
   if (!/\n {2}telemetry:/.test(yaml)) {
-    text += `\n  telemetry:\n    logs: {level: info, format: json}\n    health: {endpoint: 127.0.0.1:${healthPort}}\n    metrics: {address: 127.0.0.1:${metricsPort}}\n    shutdown_timeout: 5s\n`;
+    text += `\n  telemetry:\n    logs: {level: info, format: json}\n    health: {endpoint: 127.0.0.1:${healthPort}}\n    metrics: {address: 127.0.0.1:${metricsPort}${opts.metricsExtra ? ', ' + opts.metricsExtra : ''}}\n    shutdown_timeout: 5s\n`;
   }
   const file = path.join(dir, 'relay.yaml');
   fs.writeFileSync(file, text);
