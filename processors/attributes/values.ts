@@ -5,26 +5,18 @@
 import { createHmac } from 'node:crypto';
 import Long from 'long';
 import type { AnyValue, KeyValue } from '../../src/otlp/model';
+import { anyValueKind } from '../../src/conditions/values';
 import { int64Number, parseNumeric, stringOf } from '../../src/conditions';
 
-const hasOwn = Object.prototype.hasOwnProperty;
 
 export type ConvertedType = 'int' | 'double' | 'string' | 'bool';
 export const CONVERTED_TYPES: readonly ConvertedType[] = ['int', 'double', 'string', 'bool'];
 
 type Kind = 'stringValue' | 'intValue' | 'doubleValue' | 'boolValue' | 'arrayValue' | 'kvlistValue' | 'bytesValue';
 
-/** The oneof member that is set (own property, not null), or undefined for an empty AnyValue. */
+/** The oneof member that is set, or undefined for an empty (or missing) AnyValue. */
 export function kindOf(v: AnyValue | null | undefined): Kind | undefined {
-  if (v === null || v === undefined) return undefined;
-  if (hasOwn.call(v, 'stringValue') && v.stringValue != null) return 'stringValue';
-  if (hasOwn.call(v, 'intValue') && v.intValue != null) return 'intValue';
-  if (hasOwn.call(v, 'doubleValue') && v.doubleValue != null) return 'doubleValue';
-  if (hasOwn.call(v, 'boolValue') && v.boolValue != null) return 'boolValue';
-  if (hasOwn.call(v, 'arrayValue') && v.arrayValue != null) return 'arrayValue';
-  if (hasOwn.call(v, 'kvlistValue') && v.kvlistValue != null) return 'kvlistValue';
-  if (hasOwn.call(v, 'bytesValue') && v.bytesValue != null) return 'bytesValue';
-  return undefined;
+  return v === null || v === undefined ? undefined : anyValueKind(v);
 }
 
 /** A deep copy as plain objects, so a copied attribute never shares structure with its source. */

@@ -10,6 +10,7 @@ import { Batch } from '../otlp/batch';
 import type { ComponentContext, ReceiverHost } from '../pipeline/component';
 import type { MemoryLimiter } from '../pipeline/memory-limiter';
 import { Authenticator } from './auth';
+import { closeBy } from './close';
 import { DEFAULT_RETRY_AFTER_MS, Intake, type IntakeResult } from './intake';
 import { isLoopback, pickMetadata, splitHostPort, type GrpcConfig } from './otlp';
 import { readServerTls } from './tls';
@@ -82,16 +83,7 @@ export class GrpcReceiver {
     this.auth.stop();
     const server = this.server;
     if (!server) return;
-    await new Promise<void>((resolve) => {
-      const force = setTimeout(() => {
-        server.forceShutdown();
-        resolve();
-      }, Math.max(0, deadline - Date.now()));
-      server.tryShutdown(() => {
-        clearTimeout(force);
-        resolve();
-      });
-    });
+    await closeBy(deadline, (done) => server.tryShutdown(() => done()), () => server.forceShutdown());
   }
 
   private get maxBytes(): number {

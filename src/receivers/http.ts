@@ -14,6 +14,7 @@ import type { ComponentContext, ReceiverHost } from '../pipeline/component';
 import { Batch } from '../otlp/batch';
 import type { MemoryLimiter } from '../pipeline/memory-limiter';
 import { Authenticator } from './auth';
+import { closeBy } from './close';
 import { DEFAULT_RETRY_AFTER_MS, Intake, type IntakeResult } from './intake';
 import { isLoopback, pickMetadata, splitHostPort, type HttpConfig } from './otlp';
 import { readServerTls } from './tls';
@@ -91,17 +92,14 @@ export class HttpReceiver {
     this.auth.stop();
     const server = this.server;
     if (!server) return;
-    await new Promise<void>((resolve) => {
-      const force = setTimeout(() => {
-        server.closeAllConnections();
-        resolve();
-      }, Math.max(0, deadline - Date.now()));
-      server.close(() => {
-        clearTimeout(force);
-        resolve();
-      });
-      server.closeIdleConnections();
-    });
+    await closeBy(
+      deadline,
+      (done) => {
+        server.close(() => done());
+        server.closeIdleConnections();
+      },
+      () => server.closeAllConnections(),
+    );
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
