@@ -224,6 +224,42 @@ async function measure(
   return row;
 }
 
+/**
+ * Fluent Bit's OpenTelemetry input to its OpenTelemetry output over OTLP/HTTP, on the same
+ * load and sink. Only when FLUENT_BIT names a binary the user has: the project never fetches one.
+ */
+function fluentBitLauncher(binary: string, sinkPort: number) {
+  return async () => {
+    const port = await freePort();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'agentrelay-bench-fb-'));
+    const file = path.join(dir, 'fluent-bit.conf');
+    fs.writeFileSync(
+      file,
+      [
+        '[SERVICE]', '    Flush 1', '    Log_Level warn',
+        '[INPUT]', '    Name opentelemetry', '    Listen 127.0.0.1', `    Port ${port}`,
+        '[OUTPUT]', '    Name opentelemetry', '    Match *', '    Host 127.0.0.1', `    Port ${sinkPort}`,
+        '    Logs_uri /v1/logs', '    Traces_uri /v1/traces', '    Metrics_uri /v1/metrics', '',
+      ].join('\n'),
+    );
+    const proc = spawn(binary, ['-c', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const net = await import('node:net');
+    for (let i = 0; i < 200; i++) {
+      if (proc.exitCode !== null) throw new Error(`fluent-bit exited with ${proc.exitCode}`);
+      const up = await new Promise<boolean>((resolve) => {
+        const c = net.connect(port, '127.0.0.1', () => {
+          c.end();
+          resolve(true);
+        });
+        c.on('error', () => resolve(false));
+      });
+      if (up) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return { pid: proc.pid!, url: `http://127.0.0.1:${port}`, stop: () => stop(proc), expectFactor: 1 };
+  };
+}
+
 function codecCase(workload: string): Row {
   const w = buildWorkload(workload);
   const T = signalTypes[w.signal].request;
@@ -350,7 +386,15 @@ async function main(): Promise<void> {
     print(rows.at(-1)!);
   }
   if (process.env.FLUENT_BIT) {
-    rows.push({ case: 'peer', workload: '-', check: 'skipped', note: 'Fluent Bit run not wired yet' });
+    for (const workload of ['claude-logs', 'codex-traces']) {
+      if (!want('peer')) break;
+      try {
+        rows.push(await measure('peer', workload, fluentBitLauncher(process.env.FLUENT_BIT, sinks[0].port), sinks[0], { latency: true }));
+      } catch (e) {
+        rows.push({ case: 'peer', workload, check: 'failed', note: `Fluent Bit did not run: ${(e as Error).message}` });
+      }
+      print(rows.at(-1)!);
+    }
   } else {
     rows.push({ case: 'peer', workload: '-', check: 'skipped', note: 'FLUENT_BIT is not set: peer relay skipped' });
   }
@@ -365,6 +409,7 @@ async function main(): Promise<void> {
   for (const w of ['claude-logs', 'codex-traces']) {
     ratios[`passthrough/naive ${w}`] = ratio('passthrough', 'naive', w);
     ratios[`agents/naive ${w}`] = ratio('agents', 'naive', w);
+    if (rows.some((r) => r.case === 'peer' && r.workload === w)) ratios[`agents/peer ${w}`] = ratio('agents', 'peer', w);
   }
   const header = ['case', 'workload', 'rec/s', 'rec/CPU-s', 'MB/CPU-s', 'p50 ms', 'p99 ms', 'peak RSS MiB', 'check', 'note'];
   const lines = rows.map((r) => [r.case, r.workload, r.recordsPerSec, r.recordsPerCpuSec, r.mbPerCpuSec, r.p50Ms, r.p99Ms, r.peakRssMiB, r.check, r.note ?? ''].map((x) => (x === undefined ? '-' : String(x))));
