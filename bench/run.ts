@@ -19,6 +19,8 @@ const SATURATE_MS = QUICK ? 2500 : 6000;
 const WARMUP_MS = QUICK ? 800 : 1500;
 const LATENCY_MS = QUICK ? 2000 : 5000;
 const LATENCY_RATE = 10_000;
+const SOAK = process.argv.includes('--soak');
+const SOAK_MS = QUICK ? 30_000 : 180_000;
 const CLK_TCK = 100;
 const ROOT = path.resolve(__dirname, '../..');
 const CLI = path.join(ROOT, 'dist/src/cli.js');
@@ -175,6 +177,39 @@ async function startRelay(yaml: string): Promise<{ proc: ChildProcess; http: num
 function percentile(sorted: number[], q: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+function rssMiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Math.round(Number(m[1]) / 1024) : NaN;
+}
+
+/**
+ * --soak: a steady moderate load for a long while; every request carries a new sequence
+ * id on its resource (so metric series never repeat) and fresh session ids from the pool.
+ * RSS is sampled along the way: flat is the goal.
+ */
+async function soak(name: string, workload: string, launch: () => Promise<{ pid: number; url: string; stop: () => Promise<void> }>, sink: Sink): Promise<Row> {
+  const t = await launch();
+  const samples: number[] = [];
+  try {
+    const timer = setInterval(() => samples.push(rssMiB(t.pid)), SOAK_MS / 12);
+    const lg = await runLoadgen({ target: t.url, transport: 'http', format: 'proto', workload, durationMs: SOAK_MS, concurrency: 4, rate: 5000 });
+    clearInterval(timer);
+    await sink.drain(0);
+    const half = samples.slice(Math.floor(samples.length / 2));
+    const growth = Math.max(...half) - Math.min(...half);
+    return {
+      case: `soak:${name}`,
+      workload,
+      recordsPerSec: Math.round(lg.okRecords / (lg.elapsedMs / 1000)),
+      peakRssMiB: Math.round(peakRssMiB(t.pid)),
+      check: lg.errors ? `${lg.errors} refused` : 'ok',
+      note: `RSS MiB every ${Math.round(SOAK_MS / 12000)} s: ${samples.join(' ')}; second half varies by ${growth} MiB`,
+    };
+  } finally {
+    await t.stop();
+  }
 }
 
 /** Saturation then fixed-rate latency against a target started by `launch`, measured on `pid`. */
@@ -342,6 +377,18 @@ async function main(): Promise<void> {
     traces: ['agent_normalize', 'sampling', 'redaction', 'limits', 'batch'],
     metrics: ['agent_normalize', 'redaction', 'limits', 'batch', 'cardinality'],
   };
+  if (SOAK) {
+    const agents = setupFor(agentsPerSignal, valid);
+    for (const workload of ['claude-logs', 'metrics']) {
+      rows.push(await soak('agents', workload, () => relayLauncher(agents.setup, 1)(true), sinks[0]));
+      print(rows.at(-1)!);
+    }
+    for (const s of sinks) await s.stop();
+    for (const r of rows) console.log(`${r.case} ${r.workload}: ${r.recordsPerSec} rec/s, peak RSS ${r.peakRssMiB} MiB, ${r.check}; ${r.note}`);
+    fs.mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
+    fs.writeFileSync(path.join(ROOT, 'bench/results/soak.json'), JSON.stringify({ date: new Date().toISOString(), rows }, null, 2) + '\n');
+    return;
+  }
   const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
   const want = (name: string) => !only || only.split(',').includes(name);
   for (const workload of ['claude-logs', 'codex-traces']) {
