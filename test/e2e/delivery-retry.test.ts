@@ -131,6 +131,8 @@ test('backend down, then up: every acknowledged item arrives; duplicates are cou
   down.respond = (n) => (n === 1 ? 'drop' : { status: 200 });
   await down.listen(downPort);
   await waitFor(() => acknowledged.every((id) => down.has(id)), 20000, 'every acknowledged item at the backend');
+  // The resend of the request whose answer was lost comes after a backoff, possibly after everything else.
+  await waitFor(() => down.duplicates >= 1, 20000, 'the resend of the request whose answer was lost');
   t.diagnostic(`${acknowledged.length} items acknowledged and delivered; ${down.duplicates} duplicate copies at the backend`);
   assert.ok(down.duplicates >= 1, 'the lost answer led to a resend');
   assert.ok((await metric('agentrelay_exporter_retries_total', { component: 'otlphttp/down' })) >= 3);
