@@ -181,6 +181,7 @@ export class MemoryQueue implements SendQueue {
         this.events.dropped(old.items, 'queue_full');
       }
     }
+    batch.compact();
     this.q.push({ batch, items, bytes });
     this.cur.requests++;
     this.cur.items += items;

@@ -113,6 +113,16 @@ export class Batch {
     return this.state.model!;
   }
 
+  /**
+   * Keeps only the protobuf encoding, for a batch that will wait (a sending queue): the
+   * decoded model of a large request takes several times its encoded size, and is
+   * decoded again, lazily, if anything reads it later.
+   */
+  compact(): void {
+    this.toProto();
+    this.state.model = undefined;
+  }
+
   /** Another handle on the same data, for another pipeline or exporter. */
   fork(): Batch {
     this.owned = false;
