@@ -12,48 +12,15 @@ import { describe, test, before, after } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as protobuf from 'protobufjs';
 import { counterValue, freePort, startRelay, tempDir, waitFor, type RunningRelay } from '../helpers/relay-process';
 import { firstDifference } from '../helpers/otlp-compare';
 import { listFixtures } from '../helpers/fixtures';
+import { decodePb, plainType } from '../helpers/plain-proto';
 import type { Signal } from '../../src/otlp/schema';
 
 for (const k of ['http_proxy', 'HTTP_PROXY', 'https_proxy', 'HTTPS_PROXY', 'grpc_proxy', 'all_proxy', 'ALL_PROXY']) delete process.env[k];
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-// ---------------------------------------------------------------------------
-// An independent protobuf decoding of the .pb fixtures
-
-const PROTO_DIR = path.resolve(__dirname, '../../../proto');
-const PKG: Record<Signal, [string, string]> = { logs: ['logs', 'Logs'], metrics: ['metrics', 'Metrics'], traces: ['trace', 'Trace'] };
-
-const protoRoot = (() => {
-  const root = new protobuf.Root();
-  root.resolvePath = (_origin, target) => path.join(PROTO_DIR, target);
-  root.loadSync(Object.values(PKG).map(([p]) => `opentelemetry/proto/collector/${p}/v1/${p}_service.proto`));
-  root.resolveAll();
-  return root;
-})();
-
-const ID_KEYS = new Set(['traceId', 'spanId', 'parentSpanId']);
-
-/** base64 ids (protobufjs's `bytes: String`) as the hex of OTLP/JSON. */
-function idsToHex(v: unknown, key = ''): unknown {
-  if (Array.isArray(v)) return v.map((x) => idsToHex(x));
-  if (v !== null && typeof v === 'object') {
-    return Object.fromEntries(Object.entries(v as Json).map(([k, x]) => [k, idsToHex(x, k)]));
-  }
-  if (ID_KEYS.has(key) && typeof v === 'string') return Buffer.from(v, 'base64').toString('hex');
-  return v;
-}
-
-function decodePb(signal: Signal, bytes: Buffer): Json {
-  const [pkg, name] = PKG[signal];
-  const type = protoRoot.lookupType(`opentelemetry.proto.collector.${pkg}.v1.Export${name}ServiceRequest`);
-  const obj = type.toObject(type.decode(bytes), { longs: String, bytes: String, enums: Number, json: true });
-  return idsToHex(obj) as Json;
-}
 
 // ---------------------------------------------------------------------------
 // Items per request, counted the Collector's way (log records, spans, data points)
@@ -172,8 +139,7 @@ service:
         const ps = (JSON.parse(answer.toString('utf8') || '{}') as Json).partialSuccess;
         assert.ok(!ps || Object.keys(ps).length === 0, `${fx.name}: partial success ${JSON.stringify(ps)}`);
       } else {
-        const [pkg, name] = PKG[fx.signal];
-        const resp = protoRoot.lookupType(`opentelemetry.proto.collector.${pkg}.v1.Export${name}ServiceResponse`);
+        const resp = plainType(fx.signal, 'Response');
         const obj = resp.toObject(resp.decode(answer), { longs: String });
         assert.ok(!obj.partialSuccess, `${fx.name}: partial success ${JSON.stringify(obj.partialSuccess)}`);
       }

@@ -13,10 +13,10 @@ import * as assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as protobuf from 'protobufjs';
 import { counterValue, freePort, readJsonLines, startRelay, tempDir, waitFor, type RunningRelay } from '../helpers/relay-process';
 import { firstDifference } from '../helpers/otlp-compare';
 import { listFixtures } from '../helpers/fixtures';
+import { decodePb } from '../helpers/plain-proto';
 import type { Signal } from '../../src/otlp/schema';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -91,33 +91,6 @@ service:
     metrics: {receivers: [otlp], processors: [filter/agents, attributes/agents, resource/agents], exporters: [file]}
     traces: {receivers: [otlp], processors: [filter/agents, attributes/agents, resource/agents], exporters: [file]}
 `;
-
-// ---------------------------------------------------------------------------
-// The .pb fixtures, decoded from the OTLP .proto files without the relay's codec
-
-const PROTO_DIR = path.resolve(__dirname, '../../../proto');
-const PKG: Record<Signal, [string, string]> = { logs: ['logs', 'Logs'], metrics: ['metrics', 'Metrics'], traces: ['trace', 'Trace'] };
-const protoRoot = (() => {
-  const root = new protobuf.Root();
-  root.resolvePath = (_origin, target) => path.join(PROTO_DIR, target);
-  root.loadSync(Object.values(PKG).map(([p]) => `opentelemetry/proto/collector/${p}/v1/${p}_service.proto`));
-  root.resolveAll();
-  return root;
-})();
-const ID_KEYS = new Set(['traceId', 'spanId', 'parentSpanId']);
-
-function hexIds(v: unknown, key = ''): unknown {
-  if (Array.isArray(v)) return v.map((x) => hexIds(x));
-  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v as Json).map(([k, x]) => [k, hexIds(x, k)]));
-  if (ID_KEYS.has(key) && typeof v === 'string') return Buffer.from(v, 'base64').toString('hex');
-  return v;
-}
-
-function decodePb(signal: Signal, bytes: Buffer): Json {
-  const [pkg, name] = PKG[signal];
-  const type = protoRoot.lookupType(`opentelemetry.proto.collector.${pkg}.v1.Export${name}ServiceRequest`);
-  return hexIds(type.toObject(type.decode(bytes), { longs: String, bytes: String, enums: Number, json: true })) as Json;
-}
 
 // ---------------------------------------------------------------------------
 // What the three processors should make of a request, written out plainly

@@ -19,8 +19,7 @@ service:
   pipelines:
     metrics: {receivers: [otlp], exporters: [file]}
 `);
-  const relay = await startRelay(
-    `
+  const relay = await startRelay(`
 receivers:
   otlp:
     protocols:
@@ -30,9 +29,11 @@ exporters:
 service:
   pipelines:
     logs: {receivers: [otlp], exporters: [debug]}
-`,
-    { metricsExtra: `otlp: {endpoint: "http://127.0.0.1:${bPort}/v1/metrics", interval: 300ms}` },
-  );
+  telemetry:
+    logs: {format: json}
+    health: {endpoint: 127.0.0.1:HEALTH}
+    metrics: {address: 127.0.0.1:METRICS, otlp: {endpoint: "http://127.0.0.1:${bPort}/v1/metrics", interval: 300ms}}
+`);
   try {
     const body = { resourceLogs: [{ scopeLogs: [{ logRecords: [{ body: { stringValue: 'a' } }, { body: { stringValue: 'b' } }, { body: { stringValue: 'c' } }] }] }] };
     const r = await fetch(`http://127.0.0.1:${aPort}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });

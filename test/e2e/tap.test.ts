@@ -9,7 +9,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
-import { CLI, freePort, tempDir, waitFor, type RunningRelay } from '../helpers/relay-process';
+import { CLI, freePort, startRelay, waitFor, type RunningRelay } from '../helpers/relay-process';
 import { FIXTURES_DIR } from '../helpers/fixtures';
 import { TapHub } from '../../src/tap/hub';
 import { Batch } from '../../src/otlp/batch';
@@ -26,7 +26,7 @@ let tapPort: number;
 before(async () => {
   httpPort = await freePort();
   tapPort = await freePort();
-  relay = await startWithTelemetry(`
+  relay = await startRelay(`
 receivers:
   otlp:
     protocols:
@@ -56,40 +56,6 @@ service:
     tap: {endpoint: 127.0.0.1:${tapPort}}
 `);
 });
-
-/** startRelay for a config with its own telemetry section (the helper appends one only when there is none). */
-async function startWithTelemetry(yaml: string): Promise<RunningRelay> {
-  const dir = tempDir('agentrelay-tap-');
-  const healthPort = await freePort();
-  const metricsPort = await freePort();
-  const file = path.join(dir, 'relay.yaml');
-  fs.writeFileSync(file, yaml.replace('HEALTH', String(healthPort)).replace('METRICS', String(metricsPort)));
-  const proc = spawn(process.execPath, [CLI, '--config', file], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout.on('data', (d) => (out += d));
-  proc.stderr.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
-  await waitFor(async () => {
-    if (proc.exitCode !== null) throw new Error(`relay exited before ready:\n${out}`);
-    try {
-      return (await fetch(`http://127.0.0.1:${healthPort}/readyz`)).status === 200;
-    } catch {
-      return false;
-    }
-  }, 15000, 'the relay to be ready');
-  return {
-    proc,
-    dir,
-    healthPort,
-    metricsPort,
-    output: () => out,
-    stop: async (signal = 'SIGTERM') => {
-      if (proc.exitCode === null) proc.kill(signal);
-      return exited;
-    },
-    metrics: async () => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text(),
-  };
-}
 
 after(async () => {
   if (relay) {

@@ -35,20 +35,18 @@ export interface RunningRelay {
 }
 
 /**
- * Starts a relay on `yaml`. The strings HEALTH_PORT and METRICS_PORT are not needed
- * in the YAML: a telemetry section is appended unless the YAML has its own.
+ * Starts a relay on `yaml`. A telemetry section with free health and metrics ports is
+ * appended unless the YAML has its own (which then names them 127.0.0.1:HEALTH and
+ * 127.0.0.1:METRICS).
  */
-export async function startRelay(
-  yaml: string,
-  /** `metricsExtra`: more keys of service.telemetry.metrics, in flow style (e.g. `otlp: {endpoint: ...}`). */
-  opts: { env?: Record<string, string>; dir?: string; metricsExtra?: string } = {},
-): Promise<RunningRelay> {
+export async function startRelay(yaml: string, opts: { env?: Record<string, string>; dir?: string } = {}): Promise<RunningRelay> {
   const dir = opts.dir ?? tempDir();
   const healthPort = await freePort();
   const metricsPort = await freePort();
-  let text = yaml;
+  // A config with its own telemetry section writes 127.0.0.1:HEALTH and 127.0.0.1:METRICS for the ports.
+  let text = yaml.replace(/127\.0\.0\.1:HEALTH\b/g, `127.0.0.1:${healthPort}`).replace(/127\.0\.0\.1:METRICS\b/g, `127.0.0.1:${metricsPort}`);
   if (!/\n {2}telemetry:/.test(yaml)) {
-    text += `\n  telemetry:\n    logs: {level: info, format: json}\n    health: {endpoint: 127.0.0.1:${healthPort}}\n    metrics: {address: 127.0.0.1:${metricsPort}${opts.metricsExtra ? ', ' + opts.metricsExtra : ''}}\n    shutdown_timeout: 5s\n`;
+    text += `\n  telemetry:\n    logs: {level: info, format: json}\n    health: {endpoint: 127.0.0.1:${healthPort}}\n    metrics: {address: 127.0.0.1:${metricsPort}}\n    shutdown_timeout: 5s\n`;
   }
   const file = path.join(dir, 'relay.yaml');
   fs.writeFileSync(file, text);
