@@ -81,6 +81,11 @@ class Fifo<T> {
     return this.head < this.items.length ? this.items[this.head] : undefined;
   }
 
+  /** The i-th waiting element (0: the oldest). */
+  at(i: number): T | undefined {
+    return this.items[this.head + i];
+  }
+
   shift(): T | undefined {
     if (this.head >= this.items.length) return undefined;
     const x = this.items[this.head];
@@ -128,6 +133,10 @@ class Waiters {
   wakeOne(): void {
     this.list.shift()?.();
   }
+
+  get count(): number {
+    return this.list.length;
+  }
 }
 
 function fits(b: QueueBounds, cur: QueueStats, items: number, bytes: number): boolean {
@@ -153,14 +162,71 @@ interface MemTaken extends Taken {
   readonly batch: Batch;
 }
 
-/** Counts only waiting batches: those being sent are bounded by the number of consumers. */
+/**
+ * Bounds of one request made of several waiting batches: below the 4 MiB that gRPC
+ * receivers (ours and the Collector's) accept by default, and the Collector's batch size.
+ */
+export const MERGE_MAX_ITEMS = 8192;
+export const MERGE_MAX_BYTES = 2 * 1024 * 1024;
+
+/**
+ * Counts only waiting batches: those being sent are bounded by the number of consumers.
+ *
+ * Consumers are woken the way Nagle's algorithm sends packets: when no consumer is
+ * sending, the batches that arrived during the current event-loop turn go out at once,
+ * as one request (woken by setImmediate, not per batch: no timer, well under a
+ * millisecond). While a request is in flight, new batches wait for it to finish and
+ * then go out together, except a full request's worth (MERGE_MAX_ITEMS or
+ * MERGE_MAX_BYTES), which wakes another consumer at once: a slow backend still gets
+ * up to `consumers` requests at a time. An outgoing request costs several times what an
+ * incoming one does, so under load this is most of what the relay saves; the wait it
+ * adds is at most one backend round trip.
+ */
 export class MemoryQueue implements SendQueue {
   readonly persistent = false;
   private readonly q = new Fifo<MemTaken>();
   private readonly waiters = new Waiters();
   private readonly cur: QueueStats = { requests: 0, items: 0, bytes: 0 };
+  private wakeScheduled = false;
 
-  constructor(readonly bounds: QueueBounds, private readonly events: QueueEvents) {}
+  constructor(
+    readonly bounds: QueueBounds,
+    private readonly events: QueueEvents,
+    /** The consumers that take from this queue (num_consumers). */
+    private readonly consumers = 1,
+  ) {}
+
+  private scheduleWake(): void {
+    if (this.wakeScheduled || this.waiters.count === 0) return;
+    this.wakeScheduled = true;
+    setImmediate(() => {
+      this.wakeScheduled = false;
+      const { full, partial } = this.requestsWaiting();
+      const sending = Math.max(0, this.consumers - this.waiters.count);
+      const wanted = sending === 0 ? full + partial : full;
+      for (let n = Math.min(this.waiters.count, wanted); n > 0; n--) this.waiters.wakeOne();
+    });
+  }
+
+  /** The merged requests the waiting batches make: full ones (at a merge bound) and the last, partial one. */
+  private requestsWaiting(): { full: number; partial: number } {
+    let full = 0;
+    let items = 0;
+    let bytes = 0;
+    for (let i = 0; i < this.q.length; i++) {
+      const t = this.q.at(i)!;
+      const size = t.batch.toProto().length;
+      if (items > 0 && (items + t.items > MERGE_MAX_ITEMS || bytes + size > MERGE_MAX_BYTES)) {
+        full++;
+        items = 0;
+        bytes = 0;
+      }
+      items += t.items;
+      bytes += size;
+    }
+    if (items >= MERGE_MAX_ITEMS || bytes >= MERGE_MAX_BYTES) return { full: full + 1, partial: 0 };
+    return { full, partial: items > 0 ? 1 : 0 };
+  }
 
   async offer(batch: Batch): Promise<void> {
     const items = batch.itemCount();
@@ -186,7 +252,7 @@ export class MemoryQueue implements SendQueue {
     this.cur.requests++;
     this.cur.items += items;
     this.cur.bytes += bytes;
-    this.waiters.wakeOne();
+    this.scheduleWake();
   }
 
   async take(stop: AbortSignal): Promise<Taken | undefined> {

@@ -15,7 +15,7 @@ import { s, type Schema, type SchemaType } from '../config/schema';
 import { DeliveryError, type ComponentContext, type Exporter } from '../pipeline/component';
 import { Batch } from '../otlp/batch';
 import type { Signal } from '../otlp/schema';
-import { MemoryQueue, notePersistentQueueConfigured, PersistentQueue, type QueueBounds, type QueueEvents, type SendQueue, type WhenFull } from './queues';
+import { MemoryQueue, MERGE_MAX_BYTES, MERGE_MAX_ITEMS, notePersistentQueueConfigured, PersistentQueue, type QueueBounds, type QueueEvents, type SendQueue, type WhenFull } from './queues';
 import type { FsyncPolicy } from './persistent-queue';
 
 // ---------------------------------------------------------------------------
@@ -282,13 +282,6 @@ export function queueDirectory(base: string, exporterId: string, signal: Signal)
  * deadline and leaves a persistent queue's contents for the next start. Never
  * re-encodes: `send` takes the batch as is.
  */
-/**
- * Bounds of one request made of several waiting batches: below the 4 MiB that gRPC
- * receivers (ours and the Collector's) accept by default, and the Collector's batch size.
- */
-const MERGE_MAX_ITEMS = 8192;
-const MERGE_MAX_BYTES = 2 * 1024 * 1024;
-
 export class QueuedRetrySender implements Exporter {
   private readonly ctx: ComponentContext;
   private readonly signal: Signal;
@@ -358,7 +351,7 @@ export class QueuedRetrySender implements Exporter {
       },
     };
     if (q.enabled && !this.persistentDir) {
-      this.queue = new MemoryQueue(this.bounds, this.events);
+      this.queue = new MemoryQueue(this.bounds, this.events, q.num_consumers);
       this.startWorkers();
     }
     if (this.persistentDir) notePersistentQueueConfigured();

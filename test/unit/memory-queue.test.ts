@@ -1,0 +1,102 @@
+// The in-memory sending queue's wake policy: batches that arrive in one event-loop
+// turn go to one consumer as one request; while a request is in flight, new batches
+// wait for it unless a full request's worth is waiting; nothing is ever left behind.
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { setImmediate as turn } from 'node:timers/promises';
+import { Batch } from '../../src/otlp/batch';
+import { MemoryQueue, MERGE_MAX_BYTES, MERGE_MAX_ITEMS, type QueueBounds, type Taken } from '../../src/exporters/queues';
+
+const bounds: QueueBounds = { requests: 100_000, items: 0, bytes: 0, whenFull: 'refuse', retryAfterMs: 1000 };
+const events = { dropped: () => undefined, refused: () => undefined };
+
+function logs(n: number, tag = 'x'): Batch {
+  const json = Batch.fromJsonObject('logs', {
+    resourceLogs: [{ scopeLogs: [{ logRecords: Array.from({ length: n }, (_, i) => ({ body: { stringValue: `${tag}${i}` } })) }] }],
+  });
+  return Batch.fromProto('logs', json.toProto());
+}
+
+/** A consumer as the sender runs one: take, then whatever else fits, then "send" until `release` is called. */
+function consumer(q: MemoryQueue, stop: AbortSignal, log: number[][]) {
+  let release: () => void = () => undefined;
+  const state = { sending: false, release: () => release() };
+  const run = async () => {
+    for (;;) {
+      const t = await q.take(stop);
+      if (!t) return;
+      const more = q.takeWaiting(MERGE_MAX_ITEMS - t.items, MERGE_MAX_BYTES - t.batch.toProto().length);
+      log.push([t, ...more].map((x: Taken) => x.items));
+      state.sending = true;
+      await new Promise<void>((r) => (release = r));
+      state.sending = false;
+    }
+  };
+  return { state, done: run() };
+}
+
+test('batches offered in one turn go out as one request to one consumer', async () => {
+  const q = new MemoryQueue(bounds, events, 4);
+  const stop = new AbortController();
+  const log: number[][] = [];
+  const cs = [0, 1, 2, 3].map(() => consumer(q, stop.signal, log));
+  await turn();
+  await Promise.all([q.offer(logs(1)), q.offer(logs(2)), q.offer(logs(3))]);
+  await turn();
+  await turn();
+  assert.deepEqual(log, [[1, 2, 3]]);
+  assert.equal(cs.filter((c) => c.state.sending).length, 1);
+  stop.abort();
+  for (const c of cs) c.state.release();
+});
+
+test('while a request is in flight, new batches wait for it and then go out together', async () => {
+  const q = new MemoryQueue(bounds, events, 4);
+  const stop = new AbortController();
+  const log: number[][] = [];
+  const cs = [0, 1, 2, 3].map(() => consumer(q, stop.signal, log));
+  await turn();
+  await q.offer(logs(5));
+  await turn();
+  await turn();
+  assert.deepEqual(log, [[5]]);
+  // Two more turns' worth arrive while the first is being sent: no other consumer starts.
+  await q.offer(logs(6));
+  await turn();
+  await q.offer(logs(7));
+  await turn();
+  await turn();
+  assert.deepEqual(log, [[5]]);
+  assert.equal(q.stats().requests, 2);
+  cs.find((c) => c.state.sending)!.state.release();
+  await turn();
+  await turn();
+  assert.deepEqual(log, [[5], [6, 7]]);
+  assert.equal(q.stats().requests, 0);
+  stop.abort();
+  for (const c of cs) c.state.release();
+});
+
+test('a full request waiting behind one in flight wakes another consumer', async () => {
+  const q = new MemoryQueue(bounds, events, 4);
+  const stop = new AbortController();
+  const log: number[][] = [];
+  const cs = [0, 1, 2, 3].map(() => consumer(q, stop.signal, log));
+  await turn();
+  await q.offer(logs(1));
+  await turn();
+  await turn();
+  // MERGE_MAX_ITEMS and a bit: one full request, and the rest waits.
+  const big = Math.ceil(MERGE_MAX_ITEMS / 2);
+  await Promise.all([q.offer(logs(big)), q.offer(logs(big)), q.offer(logs(3))]);
+  await turn();
+  await turn();
+  assert.deepEqual(log, [[1], [big, big]], 'the full request went out at once; the 3 items wait');
+  assert.equal(cs.filter((c) => c.state.sending).length, 2);
+  for (const c of cs.filter((x) => x.state.sending)) c.state.release();
+  await turn();
+  await turn();
+  assert.equal(log.flat().reduce((a, b) => a + b, 0), 1 + 2 * big + 3, 'every item was taken');
+  stop.abort();
+  for (const c of cs) c.state.release();
+});
