@@ -20,43 +20,52 @@ export interface ContentField {
 const f = (category: Category, shape: Shape = 'text'): ContentField => ({ category, shape });
 
 /**
+ * A lookup table with no prototype: it is indexed by names that senders choose, and an
+ * attribute or event named `toString` or `constructor` must find nothing, not
+ * Object.prototype's members.
+ */
+function table<T>(entries: Record<string, T>): Record<string, T> {
+  return Object.assign(Object.create(null) as Record<string, T>, entries);
+}
+
+/**
  * Log event attributes by bare event name. Claude Code sends the bare name in event.name
  * (`user_prompt`), Codex and Gemini CLI the prefixed one (`codex.user_prompt`,
  * `gemini_cli.user_prompt`); both match here.
  */
-const EVENT_FIELDS: Record<string, Record<string, ContentField>> = {
+const EVENT_FIELDS: Record<string, Record<string, ContentField>> = table({
   // Claude Code, Codex, Gemini CLI
-  user_prompt: { prompt: f('prompt') },
+  user_prompt: table({ prompt: f('prompt') }),
   // Claude Code
-  assistant_response: { response: f('response') },
+  assistant_response: table({ response: f('response') }),
   // Claude Code (tool_parameters: JSON with bash_command, full_command, description)
-  tool_decision: { tool_parameters: f('tool_arguments') },
+  tool_decision: table({ tool_parameters: f('tool_arguments') }),
   // Claude Code (tool_parameters, tool_input) and Codex (arguments, output)
-  tool_result: {
+  tool_result: table({
     tool_parameters: f('tool_arguments'),
     tool_input: f('tool_arguments'),
     arguments: f('tool_arguments'),
     output: f('tool_output'),
-  },
+  }),
   // Gemini CLI: the whole request contents (prompt, tool calls, tool output) and the raw response.
-  api_request: { request_text: f('prompt', 'gemini_request') },
-  api_response: { response_text: f('response', 'gemini_response') },
-  tool_call: { function_args: f('tool_arguments') },
+  api_request: table({ request_text: f('prompt', 'gemini_request') }),
+  api_response: table({ response_text: f('response', 'gemini_response') }),
+  tool_call: table({ function_args: f('tool_arguments') }),
   // Gemini CLI: the routing classifier's reasoning, model text about the prompt.
-  model_routing: { reasoning: f('response') },
-};
+  model_routing: table({ reasoning: f('response') }),
+});
 
 /** GenAI semantic-convention content attributes, on any log record, span or span event. */
-export const RECORD_FIELDS: Record<string, ContentField> = {
+export const RECORD_FIELDS: Record<string, ContentField> = table({
   'gen_ai.input.messages': f('prompt', 'genai_input'),
   'gen_ai.output.messages': f('response', 'genai_output'),
   'gen_ai.system_instructions': f('system_instructions', 'genai_system'),
-};
+});
 
 /** Metric data point attributes (Gemini CLI's gemini_cli.model_routing.latency). */
-export const POINT_FIELDS: Record<string, ContentField> = {
+export const POINT_FIELDS: Record<string, ContentField> = table({
   'routing.reasoning': f('response'),
-};
+});
 
 /** Resource attributes holding a command line (Gemini CLI sends its prompt in it). */
 export const COMMAND_ARGS_KEYS = new Set(['process.command_args', 'process.command_line']);

@@ -184,6 +184,32 @@ test('metrics: planted secrets in data point and exemplar attributes', async () 
   assert.equal(dp.asInt, '1');
 });
 
+test('names that are members of Object.prototype are plain names: scrubbed like any other, never a failure', async () => {
+  const h = harness({}, 'logs');
+  const names = ['toString', 'constructor', '__proto__', 'hasOwnProperty', 'valueOf'];
+  const out = await h.run(
+    wire('logs', {
+      resourceLogs: [
+        {
+          resource: { attributes: names.map((n) => kv(n, str(`GITHUB_TOKEN=${SECRETS[2]}`))) },
+          scopeLogs: [
+            {
+              logRecords: names.map((n) => ({
+                eventName: n,
+                attributes: [kv('event.name', str(n)), ...names.map((m) => kv(m, str(`x ${SECRETS[2]}`)))],
+              })),
+            },
+          ],
+        },
+      ],
+    }),
+  );
+  assertAbsent(out, [SECRETS[2]], 'prototype names');
+  const recs = logRecordsOf(out);
+  assert.equal(recs.length, names.length);
+  for (const r of recs) for (const m of names) assert.equal(attrOf(r, m), 'x [REDACTED:github-token]', `record attribute ${m}`);
+});
+
 test('a batch with nothing to redact is handed on with the bytes it arrived with', async () => {
   const h = harness({}, 'logs');
   const b = wire('logs', { resourceLogs: [{ scopeLogs: [{ logRecords: [{ body: str('hello'), attributes: [kv('prompt_length', str('20')), kv('user.id', str('abc'))] }] }] }] });

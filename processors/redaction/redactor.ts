@@ -254,7 +254,7 @@ export class Redactor {
     const out = list.filter((kv) => !kv.key.startsWith(SUMMARY_PREFIX));
     if (t.empty) return out.length === list.length ? list : out;
     const int = (key: string, n: number) => n > 0 && out.push({ key: SUMMARY_PREFIX + key, value: { intValue: n } });
-    const str = (key: string, xs: Set<string>) =>
+    const str = (key: string, xs: ReadonlySet<string>) =>
       xs.size > 0 && out.push({ key: SUMMARY_PREFIX + key, value: { stringValue: [...xs].sort().join(',') } });
     if (this.cfg.summary === 'debug') {
       str('redacted.keys', t.dropped);

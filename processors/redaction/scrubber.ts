@@ -23,6 +23,14 @@ export interface ScrubberOptions {
 const MAX_JSON_DEPTH = 6;
 /** Nothing shorter can hold a secret any detector finds (the shortest is `pwd:x@` in a URL). */
 const MIN_LENGTH = 6;
+/** Keys remembered at most (the cache is emptied when full), and the longest one remembered. */
+const MAX_REMEMBERED_KEYS = 1024;
+const MAX_REMEMBERED_KEY = 128;
+
+interface KeyVerdict {
+  allowed: boolean;
+  detector: string | undefined;
+}
 
 export class Scrubber {
   private readonly detectors: Detector[];
@@ -47,20 +55,37 @@ export class Scrubber {
 
   /** True when the allow-list exempts `key`. */
   allowed(key: string): boolean {
-    return this.allowKeys.has(key);
+    return this.verdict(key).allowed;
   }
 
   /** The detector that a whole value found under `key` falls to, if the key names a secret. */
   keyDetector(key: string): string | undefined {
-    if (this.authOn && isAuthorizationName(key)) return 'authorization';
-    return this.label(key);
+    return this.verdict(key).detector;
   }
+
+  /**
+   * What a key means to the scrubber, remembered: the same few keys come in every record,
+   * and judging one takes a set lookup, case folding and several suffix tests.
+   */
+  private verdict(key: string): KeyVerdict {
+    let v = this.verdicts.get(key);
+    if (v !== undefined) return v;
+    v = { allowed: this.allowKeys.has(key), detector: this.authOn && isAuthorizationName(key) ? 'authorization' : this.label(key) };
+    if (key.length <= MAX_REMEMBERED_KEY) {
+      if (this.verdicts.size >= MAX_REMEMBERED_KEYS) this.verdicts.clear();
+      this.verdicts.set(key, v);
+    }
+    return v;
+  }
+
+  private readonly verdicts = new Map<string, KeyVerdict>();
 
   /** A scalar found under `key` (an attribute, kvlist or JSON member), scrubbed. */
   scrubKeyed(s: string, key: string | undefined, t: Tally | null, depth = 0): string {
     if (key !== undefined) {
-      if (this.allowKeys.has(key)) return s;
-      const det = this.keyDetector(key);
+      const verdict = this.verdict(key);
+      if (verdict.allowed) return s;
+      const det = verdict.detector;
       if (det !== undefined) {
         if (s.trim() === '' || s.startsWith(MARKER_PREFIX)) return s;
         t?.secret(det);

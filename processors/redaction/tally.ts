@@ -7,6 +7,8 @@ export interface Tally {
   secret(detector: string): void;
 }
 
+const NONE: ReadonlySet<string> = new Set();
+
 export type SecretSink = (detector: string, field: string, n: number) => void;
 
 /** The redactions of one record, gathered while its fields are processed. */
@@ -14,13 +16,24 @@ export class RecordTally implements Tally {
   /** False for the read-only pass, which counts nothing. */
   readonly counting: boolean = true;
   secrets = 0;
-  readonly detectors = new Set<string>();
+  // Most records lose nothing: the sets are made on first use.
+  private detectorSet: Set<string> | undefined;
+  private maskedSet: Set<string> | undefined;
+  private droppedSet: Set<string> | undefined;
+  /** Detectors that found a secret. */
+  get detectors(): ReadonlySet<string> {
+    return this.detectorSet ?? NONE;
+  }
   /** Keys whose value was replaced or rewritten (content actions, secrets scrubbed). */
-  readonly masked = new Set<string>();
+  get masked(): ReadonlySet<string> {
+    return this.maskedSet ?? NONE;
+  }
   /** Keys removed (drop). */
-  readonly dropped = new Set<string>();
+  get dropped(): ReadonlySet<string> {
+    return this.droppedSet ?? NONE;
+  }
   /** Secrets by field, then detector; handed to the sink once per record, since a counter call per hit costs too much. */
-  private readonly counts = new Map<string, Map<string, number>>();
+  private counts: Map<string, Map<string, number>> | undefined;
   private current: Map<string, number> | undefined;
   private currentField = '';
 
@@ -35,8 +48,9 @@ export class RecordTally implements Tally {
 
   secret(detector: string): void {
     this.secrets++;
-    this.detectors.add(detector);
+    (this.detectorSet ??= new Set()).add(detector);
     if (!this.current) {
+      this.counts ??= new Map();
       this.current = this.counts.get(this.currentField);
       if (!this.current) this.counts.set(this.currentField, (this.current = new Map()));
     }
@@ -44,15 +58,16 @@ export class RecordTally implements Tally {
   }
 
   noteMasked(key: string): void {
-    this.masked.add(key);
+    (this.maskedSet ??= new Set()).add(key);
   }
 
   noteDropped(key: string): void {
-    this.dropped.add(key);
+    (this.droppedSet ??= new Set()).add(key);
   }
 
   /** Reports the secrets counted so far to the sink. */
   flush(): void {
+    if (!this.counts) return;
     for (const [field, byDetector] of this.counts) for (const [detector, n] of byDetector) this.sink(detector, field, n);
     this.counts.clear();
     this.current = undefined;

@@ -36,6 +36,15 @@ export type Outcome = AnyValue | typeof SAME | typeof DROP;
 /** Where an attribute list sits: which content fields can be in it. */
 export type Level = 'resource' | 'scope' | 'record' | 'point' | 'link';
 
+interface KeyPlan {
+  allowed: boolean;
+  pseudonymize: boolean;
+  override: Action | undefined;
+  record: ContentField | undefined;
+  point: ContentField | undefined;
+  commandArgs: boolean;
+}
+
 /** Interpreters whose first non-option argument is the program they run. */
 const RUNTIME = /^(?:node|nodejs|bun|deno|python[0-9.]*|pypy[0-9.]*|ruby|perl|php)(?:\.exe)?$/i;
 
@@ -77,17 +86,39 @@ export class ValueRedactor {
   private attr(kv: KeyValue, level: Level, fields: Record<string, ContentField> | undefined, t: RecordTally): Outcome {
     const key = kv.key;
     const v = kv.value;
-    if (!v || this.scrubber.allowed(key)) return SAME;
+    if (!v) return SAME;
+    const plan = this.plan(key);
+    if (plan.allowed) return SAME;
     t.setField(key);
-    if (this.cfg.pseudonymize.has(key)) return this.pseudonymize(v, key, t);
-    const override = this.cfg.overrides.get(key);
-    if (override) return this.whole(v, key, override, t);
+    if (plan.pseudonymize) return this.pseudonymize(v, key, t);
+    if (plan.override) return this.whole(v, key, plan.override, t);
     let cf: ContentField | undefined;
-    if (level === 'record') cf = fields?.[key] ?? RECORD_FIELDS[key];
-    else if (level === 'point') cf = POINT_FIELDS[key];
-    else if (level === 'resource' && COMMAND_ARGS_KEYS.has(key)) return this.commandArgs(v, key, t);
+    if (level === 'record') cf = fields?.[key] ?? plan.record;
+    else if (level === 'point') cf = plan.point;
+    else if (level === 'resource' && plan.commandArgs) return this.commandArgs(v, key, t);
     if (cf) return this.content(v, key, cf, t);
     return this.scrubbed(v, key, t);
+  }
+
+  private readonly plans = new Map<string, KeyPlan>();
+
+  /** What the settings say about an attribute key, remembered (keys repeat in every record). */
+  private plan(key: string): KeyPlan {
+    let p = this.plans.get(key);
+    if (p !== undefined) return p;
+    p = {
+      allowed: this.scrubber.allowed(key),
+      pseudonymize: this.cfg.pseudonymize.has(key),
+      override: this.cfg.overrides.get(key),
+      record: RECORD_FIELDS[key],
+      point: POINT_FIELDS[key],
+      commandArgs: COMMAND_ARGS_KEYS.has(key),
+    };
+    if (key.length <= 128) {
+      if (this.plans.size >= 1024) this.plans.clear();
+      this.plans.set(key, p);
+    }
+    return p;
   }
 
   /** Generic secret scrubbing of an attribute value, noted on the record when it changed. */
