@@ -84,7 +84,7 @@ function vary(attrs: KeyValue[] | undefined, ids: Map<string, string>): void {
 }
 
 /** `count` variants of a fixture request, with new ids and times. */
-function variants(file: string, signal: Signal, count: number, withJson: boolean): Workload {
+function variants(file: string, signal: Signal, count: number, withJson: boolean, marked = true): Workload {
   const base = Buffer.from(load(file, signal).toProto());
   const requests: Buffer[] = [];
   const json: Buffer[] = [];
@@ -135,7 +135,7 @@ function variants(file: string, signal: Signal, count: number, withJson: boolean
     }
     // A fixed-width marker on every resource: the load generator writes the request's
     // sequence number into it in place and the sink reads it back to time each request.
-    for (const r of resourcesOf(signal, model)) r.attributes.push({ key: SEQ_KEY, value: { stringValue: SEQ_ZERO } });
+    if (marked) for (const r of resourcesOf(signal, model)) r.attributes.push({ key: SEQ_KEY, value: { stringValue: SEQ_ZERO } });
     requests.push(Buffer.from(b.toProto()));
     if (withJson) json.push(b.toJson());
     recordsPerRequest.push(b.itemCount());
@@ -151,7 +151,12 @@ export function buildWorkload(name: string, count = 300): Workload {
       return { ...variants('codex/exec-protobuf/01-traces.pb', 'traces', Math.max(20, Math.floor(count / 10)), false), name };
     case 'gemini-logs':
       return { ...variants('gemini-cli/noninteractive/02-logs.json', 'logs', count, true), name };
+    // The same agents reporting again and again: each variant's series recur every pool cycle,
+    // as a fleet's do. No marker: on a resource it would make every request's series new.
     case 'metrics':
+      return { ...variants('codex/exec-protobuf/03-metrics.pb', 'metrics', Math.max(20, Math.floor(count / 5)), false, false), name };
+    // The worst case for metric state: every request is a new source (the marker is on its resource).
+    case 'metrics-fresh':
       return { ...variants('codex/exec-protobuf/03-metrics.pb', 'metrics', Math.max(20, Math.floor(count / 5)), false), name };
     default:
       throw new Error(`unknown workload ${name}`);
