@@ -34,6 +34,8 @@ interface Row {
   p50Ms?: number;
   p99Ms?: number;
   peakRssMiB?: number;
+  /** Peak RSS of a fresh process that only ever saw the fixed latency rate (steady load). */
+  steadyRssMiB?: number;
   check: string;
   note?: string;
 }
@@ -260,6 +262,7 @@ async function measure(
       await sink.drain(0);
       const lg = await runLoadgen({ ...paced, durationMs: LATENCY_MS });
       Object.assign(row, latencies(lg, await sink.drain(lg.okRecords * l.expectFactor)));
+      row.steadyRssMiB = Math.round(peakRssMiB(l.pid));
     } finally {
       await l.stop();
     }
@@ -489,8 +492,8 @@ async function main(): Promise<void> {
     ratios[`agents/naive ${w}`] = ratio('agents', 'naive', w);
     if (rows.some((r) => r.case === 'peer' && r.workload === w)) ratios[`agents/peer ${w}`] = ratio('agents', 'peer', w);
   }
-  const header = ['case', 'workload', 'rec/s', 'rec/CPU-s', 'MB/CPU-s', 'p50 ms', 'p99 ms', 'peak RSS MiB', 'check', 'note'];
-  const lines = rows.map((r) => [r.case, r.workload, r.recordsPerSec, r.recordsPerCpuSec, r.mbPerCpuSec, r.p50Ms, r.p99Ms, r.peakRssMiB, r.check, r.note ?? ''].map((x) => (x === undefined ? '-' : String(x))));
+  const header = ['case', 'workload', 'rec/s', 'rec/CPU-s', 'MB/CPU-s', 'p50 ms', 'p99 ms', 'peak RSS MiB', 'RSS@10k MiB', 'check', 'note'];
+  const lines = rows.map((r) => [r.case, r.workload, r.recordsPerSec, r.recordsPerCpuSec, r.mbPerCpuSec, r.p50Ms, r.p99Ms, r.peakRssMiB, r.steadyRssMiB, r.check, r.note ?? ''].map((x) => (x === undefined ? '-' : String(x))));
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   const fmt = (cols: string[]) => cols.map((c, i) => c.padEnd(widths[i])).join('  ');
   console.log(fmt(header));
