@@ -31,14 +31,19 @@ export function valueKey(v: AnyValue | null | undefined): string {
   }
 }
 
+/** The key of one attribute: an attribute list's key is these, sorted. */
+export function attrKey(kv: KeyValue): string {
+  return JSON.stringify(kv.key) + '=' + valueKey(kv.value);
+}
+
 /** An order-free key for an attribute list ('' for none). */
 export function attrsKey(kvs: readonly KeyValue[] | null | undefined): string {
   if (!kvs || kvs.length === 0) return '';
-  if (kvs.length === 1) return JSON.stringify(kvs[0].key) + '=' + valueKey(kvs[0].value);
+  if (kvs.length === 1) return attrKey(kvs[0]);
   const parts = new Array<string>(kvs.length);
   let sorted = true;
   for (let i = 0; i < kvs.length; i++) {
-    parts[i] = JSON.stringify(kvs[i].key) + '=' + valueKey(kvs[i].value);
+    parts[i] = attrKey(kvs[i]);
     if (i > 0 && kvs[i].key < kvs[i - 1].key) sorted = false;
   }
   if (!sorted) parts.sort();

@@ -11,7 +11,7 @@ import { bigOf, Exact, int64Of } from './exact';
 import { attrsKey, kindOf, metricKey, resourceKey, scopeKey, TEMPORALITY_CUMULATIVE, temporalityOf, type MetricKind } from './keys';
 import { stripAttributes, type StripRules, type StripSet } from './rules';
 import { addValue, cloneValue, gained, hasNoRecordedValue, Hist, mergeable, readValue, writeValue, type Value } from './values';
-import { OVERFLOW_KEY, overflowAttrs, SeriesState, type Cumulative, type Group, type Series, type Source, type StateOptions } from './state';
+import { overflowAttrs, SeriesState, type Cumulative, type Group, type Series, type Source, type StateOptions } from './state';
 
 /**
  * Emitted times of a merged series only move forward, by at least this much:
@@ -71,7 +71,8 @@ interface OutMetric {
   scopeKey: string;
   metricKey: string;
   set: StripSet;
-  groupKey?: string;
+  /** Scope and metric identity: with the resource key, the metric's stream group. */
+  familyKey?: string;
   /** Created with the metric's first point, so metrics without points leave no state. */
   group?: Group;
   points: DataPoint[];
@@ -108,10 +109,14 @@ export class CardinalityEngine extends SeriesState {
   process(req: MetricsRequest, now: number, counts: BatchCounts): MetricsRequest | null {
     this.sweep(now);
     const run = new Run(this, now, counts);
-    for (const rm of req.resourceMetrics ?? []) run.addResource(rm);
-    const out = run.finish();
-    this.sweep(now);
-    return out;
+    try {
+      for (const rm of req.resourceMetrics ?? []) run.addResource(rm);
+      const out = run.finish();
+      this.sweep(now);
+      return out;
+    } finally {
+      this.endRequest();
+    }
   }
 }
 
@@ -150,7 +155,7 @@ class Run {
         }
         const mKey = metricKey(metric, kind);
         const om = this.outMetric(view, view.key, view.resource, scKey, sm.scope, sm.schemaUrl, mKey, metric, kind, set);
-        om.groupKey ??= view.key + '\u0001' + scKey + '\u0001' + mKey;
+        om.familyKey ??= scKey + '\u0001' + mKey;
         for (const p of (metric[kind] as { dataPoints?: DataPoint[] }).dataPoints ?? []) this.place(om, kind, p, view, metric);
       }
     }
@@ -199,9 +204,9 @@ class Run {
   private place(om: OutMetric, kind: MetricKind, p: DataPoint, view: ResView, metric: Metric): void {
     this.pointsIn++;
     const { kept, removed } = stripAttributes(p.attributes, om.set.point);
-    const ak = attrsKey(kept);
+    const ak = this.engine.attrsKeyOf(kept);
     const cumulative = temporalityOf(metric, kind) === TEMPORALITY_CUMULATIVE && kind !== 'summary';
-    const g = (om.group ??= this.engine.groupFor(om.groupKey!, metric.name ?? ''));
+    const g = (om.group ??= this.engine.groupFor(view.key, om.familyKey!, metric.name ?? ''));
     const fullKey = () => attrsKey(p.attributes) + '|' + view.removed;
     let acc = om.accs.get(ak);
     // A cumulative source already counted in the overflow series stays there, or its total would be counted twice.
@@ -227,7 +232,7 @@ class Run {
 
   private overflowAcc(om: OutMetric, g: Group, series?: Series): Acc {
     if (!om.overflowAcc) {
-      const s = series ?? this.engine.seriesFor(g, OVERFLOW_KEY, this.now, () => false);
+      const s = series ?? this.engine.seriesFor(g, null, this.now, () => false);
       om.overflowAcc = { series: s, attrs: overflowAttrs(), items: [] };
       om.accList.push(om.overflowAcc);
     }
@@ -400,14 +405,15 @@ class Run {
   private emitSummary(om: OutMetric, acc: Acc): void {
     const s = acc.series;
     // The first source to use the merged series owns it while it keeps reporting; others keep their own attributes.
-    if (s.summaryOwner === undefined || this.now - (s.summaryOwnerSeen ?? 0) > this.opts.idleMs) s.summaryOwner = acc.items[0].origKey;
+    if (s.summary === undefined) s.summary = { owner: acc.items[0].origKey, seen: 0 };
+    else if (this.now - s.summary.seen > this.opts.idleMs) s.summary.owner = acc.items[0].origKey;
     for (const it of acc.items) {
-      if (it.origKey !== s.summaryOwner) {
+      if (it.origKey !== s.summary.owner) {
         this.counts.unmergedSummary++;
         this.keepApart(om, it);
         continue;
       }
-      s.summaryOwnerSeen = this.now;
+      s.summary.seen = this.now;
       if (it.plain && this.passes(s, it, false)) {
         this.emit(om, it.p, true);
         continue;

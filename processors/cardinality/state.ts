@@ -4,6 +4,7 @@
 // value). Everything is forgotten after an idle timeout, least recently seen
 // first, and never grows past max_tracked entries of each kind.
 import type { KeyValue } from '../../src/otlp/model';
+import { AttrSets, GroupIds, pairKey, splitPair } from './ids';
 import type { Value } from './values';
 
 /** The OpenTelemetry SDKs' attribute for the series that collects points beyond the cardinality limit. */
@@ -28,22 +29,27 @@ export interface MetricTracker {
   warnedAt: number;
 }
 
+/** A stream group: resource, scope and metric. */
 export interface Group {
-  key: string;
+  /** From GroupIds: held while the group has series. */
+  id: number;
   tracker: MetricTracker;
-  series: Map<string, Series>;
+  /** Series of the group, overflow included. */
+  size: number;
 }
 
+/** Every field is set at creation, so a series is one fixed-shape object. */
 export interface Series {
   group: Group;
-  key: string;
+  /** Pair of group id and attribute-set id (see ids.ts). */
+  key: number | string;
   overflow: boolean;
   lastSeen: number;
   /** Time of the last point emitted for this series. */
-  lastTime?: bigint;
-  cum?: Cumulative;
-  summaryOwner?: string;
-  summaryOwnerSeen?: number;
+  lastTime: bigint | undefined;
+  cum: Cumulative | undefined;
+  /** Of a merged summary: the source that owns it, and when it was last seen. */
+  summary: { owner: string; seen: number } | undefined;
 }
 
 /** A merged cumulative series: its stable start and the running total of its sources. */
@@ -66,10 +72,13 @@ export interface Source {
 }
 
 export class SeriesState {
-  private readonly groups = new Map<string, Group>();
+  private readonly groupIds = new GroupIds();
+  private readonly groups = new Map<number, Group>();
   private readonly trackers = new Map<string, MetricTracker>();
-  /** Every series, least recently seen first. */
-  private readonly seriesLru = new Set<Series>();
+  /** Merged attribute sets of series (and OVERFLOW_KEY). */
+  private readonly attrs = new AttrSets();
+  /** Every series by group and attribute-set ids, least recently seen first. */
+  private readonly series = new Map<number | string, Series>();
   /** Every cumulative source, least recently seen first. */
   private readonly sourceLru = new Set<Source>();
 
@@ -77,14 +86,14 @@ export class SeriesState {
 
   /** Tracked state, for tests and the memory benchmark. */
   stats(): { series: number; sources: number; groups: number; metrics: number } {
-    return { series: this.seriesLru.size, sources: this.sourceLru.size, groups: this.groups.size, metrics: this.trackers.size };
+    return { series: this.series.size, sources: this.sourceLru.size, groups: this.groups.size, metrics: this.trackers.size };
   }
 
   private nextSweep = -Infinity;
 
   /** Forgets what has been idle longer than the idle timeout, and the oldest state beyond max_tracked. */
   sweep(now: number): void {
-    const over = this.sourceLru.size > this.opts.maxTracked || this.seriesLru.size > this.opts.maxTracked;
+    const over = this.sourceLru.size > this.opts.maxTracked || this.series.size > this.opts.maxTracked;
     // Idle expiry needs no finer grain than a tenth of the timeout (at most a second).
     if (now < this.nextSweep && !over) return;
     this.nextSweep = now + Math.min(1000, this.opts.idleMs / 10);
@@ -93,66 +102,89 @@ export class SeriesState {
       if (src.lastSeen > cutoff && this.sourceLru.size <= this.opts.maxTracked) break;
       this.dropSource(src);
     }
-    for (const s of this.seriesLru) {
-      if (s.lastSeen > cutoff && this.seriesLru.size <= this.opts.maxTracked) break;
+    for (const s of this.series.values()) {
+      if (s.lastSeen > cutoff && this.series.size <= this.opts.maxTracked) break;
       this.dropSeries(s);
     }
   }
 
-  groupFor(key: string, name: string): Group {
-    let g = this.groups.get(key);
+  /** The group of a resource key and a scope-and-metric key, for a metric named `name`. */
+  groupFor(resourceKey: string, familyKey: string, name: string): Group {
+    const id = this.groupIds.find(resourceKey, familyKey);
+    let g = id === undefined ? undefined : this.groups.get(id);
     if (!g) {
       let t = this.trackers.get(name);
       if (!t) {
         t = { name, live: 0, refs: 0, warnedAt: -Infinity };
         this.trackers.set(name, t);
       }
-      g = { key, tracker: t, series: new Map() };
-      this.groups.set(key, g);
+      g = { id: this.groupIds.acquire(resourceKey, familyKey), tracker: t, size: 0 };
+      this.groups.set(g.id, g);
     }
     return g;
   }
 
-  /** The series for merged attributes `key`, admitting it if the metric has room, else the group's overflow series. */
-  seriesFor(g: Group, key: string, now: number, stickyOverflow: () => boolean): Series {
-    const found = g.series.get(key);
+  /**
+   * The key of a series' merged attributes, for seriesFor(); equal for equal sets.
+   * Valid until the end of the request (see AttrSets).
+   */
+  attrsKeyOf(kvs: readonly KeyValue[]): string {
+    return this.attrs.keyOf(kvs);
+  }
+
+  /** Ends a request: frees what attrsKeyOf() made for attributes that no series kept. */
+  protected endRequest(): void {
+    this.attrs.flush();
+  }
+
+  /** The series of attributes with key `attrsKey` in a group, or its overflow series for null. */
+  private find(g: Group, attrsKey: string | null): Series | undefined {
+    const a = this.attrs.findKey(attrsKey ?? OVERFLOW_KEY);
+    return a === undefined ? undefined : this.series.get(pairKey(g.id, a));
+  }
+
+  /** The series for merged attributes (null: the overflow series), admitting it if the metric has room, else the group's overflow series. */
+  seriesFor(g: Group, attrsKey: string | null, now: number, stickyOverflow: () => boolean): Series {
+    const found = this.find(g, attrsKey);
     if (found) {
       this.touchSeries(found, now);
       return found;
     }
     const t = g.tracker;
-    if (t.live < this.opts.maxSeriesPerMetric && !stickyOverflow()) return this.newSeries(g, key, false, now);
+    if (attrsKey !== null && t.live < this.opts.maxSeriesPerMetric && !stickyOverflow()) return this.newSeries(g, attrsKey, now);
     if (t.live >= this.opts.maxSeriesPerMetric && now - t.warnedAt >= this.opts.idleMs) {
       t.warnedAt = now;
       this.opts.onOverflow?.(t.name, this.opts.maxSeriesPerMetric);
     }
-    const o = g.series.get(OVERFLOW_KEY);
+    const o = attrsKey !== null ? this.find(g, null) : undefined;
     if (o) {
       this.touchSeries(o, now);
       return o;
     }
-    return this.newSeries(g, OVERFLOW_KEY, true, now);
+    return this.newSeries(g, null, now);
   }
 
   /** Whether the group's overflow series already counts this cumulative source (its key is computed only then). */
   overflowSourceKnown(g: Group, fullKey: () => string): boolean {
-    const sources = g.series.get(OVERFLOW_KEY)?.cum?.sources;
+    const sources = this.find(g, null)?.cum?.sources;
     return sources !== undefined && sources.size > 0 && sources.has(fullKey());
   }
 
-  private newSeries(g: Group, key: string, overflow: boolean, now: number): Series {
-    const s: Series = { group: g, key, overflow, lastSeen: now };
-    g.series.set(key, s);
+  private newSeries(g: Group, attrsKey: string | null, now: number): Series {
+    const overflow = attrsKey === null;
+    const a = this.attrs.acquireKey(attrsKey ?? OVERFLOW_KEY);
+    const s: Series = { group: g, key: pairKey(g.id, a), overflow, lastSeen: now, lastTime: undefined, cum: undefined, summary: undefined };
+    this.series.set(s.key, s);
+    g.size++;
     g.tracker.refs++;
     if (!overflow) g.tracker.live++;
-    this.seriesLru.add(s);
     return s;
   }
 
   private touchSeries(s: Series, now: number): void {
     s.lastSeen = now;
-    this.seriesLru.delete(s);
-    this.seriesLru.add(s);
+    this.series.delete(s.key);
+    this.series.set(s.key, s);
   }
 
   addSource(series: Series, key: string, start: bigint, time: bigint, last: Value, now: number): Source {
@@ -179,12 +211,16 @@ export class SeriesState {
   }
 
   private dropSeries(s: Series): void {
-    this.seriesLru.delete(s);
+    if (this.series.get(s.key) !== s) return;
+    this.series.delete(s.key);
     if (s.cum) for (const src of s.cum.sources.values()) this.sourceLru.delete(src);
+    this.attrs.release(splitPair(s.key)[1]);
     const g = s.group;
-    if (g.series.get(s.key) === s) g.series.delete(s.key);
     if (!s.overflow) g.tracker.live--;
     if (--g.tracker.refs === 0 && this.trackers.get(g.tracker.name) === g.tracker) this.trackers.delete(g.tracker.name);
-    if (g.series.size === 0 && this.groups.get(g.key) === g) this.groups.delete(g.key);
+    if (--g.size === 0) {
+      this.groups.delete(g.id);
+      this.groupIds.release(g.id);
+    }
   }
 }

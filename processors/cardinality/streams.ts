@@ -1,61 +1,105 @@
 // What the temporality processors share: per-stream state, and walking a request's
-// metrics. State is keyed by (resource, scope, metric) and then by point attributes,
-// so the long resource key is held once per group and not once per stream. Least
-// recently seen first; entries idle for longer than `idleMs` are forgotten, and a
-// full table takes no new stream (as the Collector's deltatocumulative does:
-// evicting live streams would reset them).
+// metrics. A stream is its group (resource, scope and metric) and its point
+// attributes; both long keys are held once however many streams share them (see
+// ids.ts), and streams are found by a pair of small ids in one map, which is also
+// the recency order (least recently seen first). Entries idle for longer than
+// `idleMs` are forgotten, and a full table takes no new stream (as the Collector's
+// deltatocumulative does: evicting live streams would reset them).
 import type { DataPoint, KeyValue, MetricsRequest, Metric } from '../../src/otlp/model';
-import { attrsKey, kindOf, metricKey, resourceKey, scopeKey, type MetricKind } from './keys';
+import { AttrSets, GroupIds, pairKey, splitPair } from './ids';
+import { kindOf, metricKey, resourceKey, scopeKey, type MetricKind } from './keys';
 
 interface Entry<V> {
-  group: Map<string, Entry<V>>;
-  groupKey: string;
-  key: string;
+  key: number | string;
   value: V;
   lastSeen: number;
 }
 
+/** Splits a key of forEachMetric at its first separator: resource key, then scope and metric (JSON escapes U+0001 in both). */
+function splitGroupKey(groupKey: string): [string, string] {
+  const at = groupKey.indexOf('\u0001');
+  return at < 0 ? [groupKey, ''] : [groupKey.slice(0, at), groupKey.slice(at + 1)];
+}
+
 export class StreamTable<V> {
-  private readonly groups = new Map<string, Map<string, Entry<V>>>();
-  private readonly lru = new Set<Entry<V>>();
+  private readonly groups = new GroupIds();
+  private readonly attrs = new AttrSets();
+  private readonly streams = new Map<number | string, Entry<V>>();
+  /** The group of the last key looked up: one metric's points come one after another. */
+  private lastGroupKey: string | undefined;
+  private lastGroup: number | undefined;
+  /** The attributes get() last looked up and their key, for an add() of the same stream right after. */
+  private lastAttrs: readonly KeyValue[] | undefined;
+  private lastAttrsKey: string | undefined;
 
   constructor(private readonly idleMs: number, private readonly max: number) {}
 
   get size(): number {
-    return this.lru.size;
+    return this.streams.size;
+  }
+
+  private findGroup(groupKey: string): number | undefined {
+    if (groupKey !== this.lastGroupKey) {
+      const [r, f] = splitGroupKey(groupKey);
+      this.lastGroup = this.groups.find(r, f);
+      this.lastGroupKey = groupKey;
+    }
+    return this.lastGroup;
+  }
+
+  private find(groupKey: string, attrsKey: string | undefined): Entry<V> | undefined {
+    if (attrsKey === undefined) return undefined;
+    const g = this.findGroup(groupKey);
+    if (g === undefined) return undefined;
+    const a = this.attrs.findKey(attrsKey);
+    return a === undefined ? undefined : this.streams.get(pairKey(g, a));
   }
 
   /** The state of a stream, marking it seen. */
   get(groupKey: string, attrs: readonly KeyValue[], now: number): V | undefined {
-    const e = this.groups.get(groupKey)?.get(attrsKey(attrs));
+    this.lastAttrs = attrs;
+    this.lastAttrsKey = this.attrs.heldKeyOf(attrs);
+    const e = this.find(groupKey, this.lastAttrsKey);
     if (!e) return undefined;
     e.lastSeen = now;
-    this.lru.delete(e);
-    this.lru.add(e);
+    this.streams.delete(e.key);
+    this.streams.set(e.key, e);
     return e.value;
   }
 
   /** Adds a stream; false when the table is full of live streams. */
   add(groupKey: string, attrs: readonly KeyValue[], value: V, now: number): boolean {
-    if (this.lru.size >= this.max) this.sweep(now, true);
-    if (this.lru.size >= this.max) return false;
-    let group = this.groups.get(groupKey);
-    if (!group) {
-      group = new Map();
-      this.groups.set(groupKey, group);
+    let held = attrs === this.lastAttrs ? this.lastAttrsKey : this.attrs.heldKeyOf(attrs);
+    this.lastAttrs = undefined;
+    if (this.streams.size >= this.max) {
+      this.sweep(now, true);
+      // The sweep may have freed ids that the key names.
+      held = this.attrs.heldKeyOf(attrs);
     }
-    const key = attrsKey(attrs);
-    const old = group.get(key);
-    if (old) this.lru.delete(old);
-    const e: Entry<V> = { group, groupKey, key, value, lastSeen: now };
-    group.set(key, e);
-    this.lru.add(e);
+    if (this.streams.size >= this.max) return false;
+    const old = this.find(groupKey, held);
+    if (old) {
+      this.remove(old);
+      held = this.attrs.heldKeyOf(attrs);
+    }
+    const a = this.attrs.acquireKey(held ?? this.attrs.keyOf(attrs));
+    this.attrs.flush();
+    let g: number;
+    if (groupKey === this.lastGroupKey && this.lastGroup !== undefined) g = this.groups.retain(this.lastGroup);
+    else {
+      const [r, f] = splitGroupKey(groupKey);
+      g = this.groups.acquire(r, f);
+      this.lastGroupKey = groupKey;
+      this.lastGroup = g;
+    }
+    const e: Entry<V> = { key: pairKey(g, a), value, lastSeen: now };
+    this.streams.set(e.key, e);
     return true;
   }
 
   delete(groupKey: string, attrs: readonly KeyValue[]): void {
-    const group = this.groups.get(groupKey);
-    const e = group?.get(attrsKey(attrs));
+    this.lastAttrs = undefined;
+    const e = this.find(groupKey, this.attrs.heldKeyOf(attrs));
     if (e) this.remove(e);
   }
 
@@ -66,16 +110,18 @@ export class StreamTable<V> {
     if (now < this.nextSweep && !force) return;
     this.nextSweep = now + Math.min(1000, this.idleMs / 10);
     const cutoff = now - this.idleMs;
-    for (const e of this.lru) {
+    for (const e of this.streams.values()) {
       if (e.lastSeen > cutoff) break;
       this.remove(e);
     }
   }
 
   private remove(e: Entry<V>): void {
-    this.lru.delete(e);
-    if (e.group.get(e.key) === e) e.group.delete(e.key);
-    if (e.group.size === 0 && this.groups.get(e.groupKey) === e.group) this.groups.delete(e.groupKey);
+    this.lastAttrs = undefined;
+    this.streams.delete(e.key);
+    const [g, a] = splitPair(e.key);
+    this.attrs.release(a);
+    if (this.groups.release(g)) this.lastGroupKey = undefined;
   }
 }
 

@@ -21,6 +21,38 @@ function counts(xs: unknown): number[] {
   return out;
 }
 
+const NO_BOUNDS: readonly number[] = [];
+/** Bounds seen lately, most recent first: a histogram's points nearly always repeat one of a few sets. */
+const recentBounds: (readonly number[])[] = [];
+const RECENT_BOUNDS = 16;
+
+function sameNumbers(a: readonly unknown[], b: readonly unknown[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
+  return true;
+}
+
+/**
+ * The explicit bounds of a point as a shared copy: state then holds neither the
+ * decoded request's array nor one copy per series, and equal bounds compare at once.
+ */
+function boundsOf(xs: unknown): readonly number[] {
+  if (!Array.isArray(xs) || xs.length === 0) return NO_BOUNDS;
+  for (let i = 0; i < recentBounds.length; i++) {
+    const b = recentBounds[i];
+    if (b !== xs && !sameNumbers(b, xs)) continue;
+    if (i > 0) {
+      recentBounds.splice(i, 1);
+      recentBounds.unshift(b);
+    }
+    return b;
+  }
+  const copy = xs.slice() as number[];
+  recentBounds.unshift(copy);
+  if (recentBounds.length > RECENT_BOUNDS) recentBounds.pop();
+  return copy;
+}
+
 function minOf(a: number | undefined, b: number | undefined): number | undefined {
   return a === undefined ? b : b === undefined ? a : Math.min(a, b);
 }
@@ -45,41 +77,68 @@ function sumMinus(a: Exact | null, b: Exact | null): Exact | null {
 // ---------------------------------------------------------------------------
 // Explicit-bucket histograms
 
+/** Bucket counts without their trailing zeros (most buckets of a histogram above its usual values stay empty). */
+function trimmedCounts(xs: unknown[]): number[] {
+  let n = xs.length;
+  while (n > 0 && !(int64Number(xs[n - 1] as Int64) || 0)) n--;
+  const out = new Array<number>(n);
+  for (let i = 0; i < n; i++) out[i] = int64Number(xs[i] as Int64) || 0;
+  return out;
+}
+
+function padded(counts: readonly number[], size: number): number[] {
+  const out = counts.slice();
+  while (out.length < size) out.push(0);
+  return out;
+}
+
 export class Hist {
   constructor(
     public count: number,
     public sum: Exact | null,
     public readonly bounds: readonly number[],
-    public buckets: number[],
+    /** Bucket counts up to the last non-zero one: the rest, up to `size`, are zero. */
+    private counts: number[],
+    /** How many bucket counts there are. */
+    readonly size: number,
     public min?: number,
     public max?: number,
   ) {}
 
   static read(p: DataPoint): Hist {
     const sum = optDouble(p, 'sum');
-    const bounds = Array.isArray(p.explicitBounds) ? (p.explicitBounds as number[]) : [];
-    return new Hist(int64Number(p.count) || 0, sum === undefined ? null : Exact.ofDouble(sum), bounds, counts(p.bucketCounts), optDouble(p, 'min'), optDouble(p, 'max'));
+    const bounds = boundsOf(p.explicitBounds);
+    const xs = Array.isArray(p.bucketCounts) ? (p.bucketCounts as unknown[]) : [];
+    return new Hist(int64Number(p.count) || 0, sum === undefined ? null : Exact.ofDouble(sum), bounds, trimmedCounts(xs), xs.length, optDouble(p, 'min'), optDouble(p, 'max'));
+  }
+
+  /** Every bucket count (a copy). */
+  get buckets(): number[] {
+    return padded(this.counts, this.size);
   }
 
   /** Same explicit bounds: only then do bucket counts line up. */
   sameBounds(o: Hist): boolean {
     const a = this.bounds;
     const b = o.bounds;
-    if (a === b) return this.buckets.length === o.buckets.length;
-    if (a.length !== b.length || this.buckets.length !== o.buckets.length) return false;
+    if (a === b) return this.size === o.size;
+    if (a.length !== b.length || this.size !== o.size) return false;
     for (let i = 0; i < a.length; i++) if (a[i] !== b[i] && !(Number.isNaN(a[i]) && Number.isNaN(b[i]))) return false;
     return true;
   }
 
   clone(): Hist {
-    return new Hist(this.count, this.sum?.clone() ?? null, this.bounds, this.buckets.slice(), this.min, this.max);
+    return new Hist(this.count, this.sum?.clone() ?? null, this.bounds, this.counts.slice(), this.size, this.min, this.max);
   }
 
   /** Adds o (same bounds) into this. */
   add(o: Hist): void {
     this.count += o.count;
     this.sum = sumPlus(this.sum, o.sum);
-    for (let i = 0; i < this.buckets.length; i++) this.buckets[i] += o.buckets[i] ?? 0;
+    const c = this.counts;
+    const n = Math.min(o.counts.length, this.size);
+    while (c.length < n) c.push(0);
+    for (let i = 0; i < n; i++) c[i] += o.counts[i];
     this.min = minOf(this.min, o.min);
     this.max = maxOf(this.max, o.max);
   }
@@ -87,19 +146,23 @@ export class Hist {
   /** this - earlier, or null when a count went down (a reset). Min and max of a difference are unknown. */
   minus(earlier: Hist): Hist | null {
     if (!this.sameBounds(earlier) || this.count < earlier.count) return null;
-    const b = new Array<number>(this.buckets.length);
-    for (let i = 0; i < b.length; i++) {
-      b[i] = this.buckets[i] - earlier.buckets[i];
+    const n = Math.max(this.counts.length, earlier.counts.length);
+    const b = new Array<number>(n);
+    let last = 0;
+    for (let i = 0; i < n; i++) {
+      b[i] = (this.counts[i] ?? 0) - (earlier.counts[i] ?? 0);
       if (b[i] < 0) return null;
+      if (b[i] !== 0) last = i + 1;
     }
-    return new Hist(this.count - earlier.count, sumMinus(this.sum, earlier.sum), this.bounds, b);
+    b.length = last;
+    return new Hist(this.count - earlier.count, sumMinus(this.sum, earlier.sum), this.bounds, b, this.size);
   }
 
   write(p: Record<string, unknown>): void {
     p.count = this.count;
     if (this.sum) p.sum = this.sum.toNumber();
-    // Copies: the value may be running state that changes after this point is sent.
-    p.bucketCounts = this.buckets.slice();
+    // A copy: the value may be running state that changes after this point is sent.
+    p.bucketCounts = padded(this.counts, this.size);
     p.explicitBounds = this.bounds;
     if (this.min !== undefined) p.min = this.min;
     if (this.max !== undefined) p.max = this.max;
