@@ -170,17 +170,24 @@ export const MERGE_MAX_ITEMS = 8192;
 export const MERGE_MAX_BYTES = 2 * 1024 * 1024;
 
 /**
+ * How long batches wait for a request in flight before another consumer takes them: it
+ * caps the wait when the backend is slow or the request in flight is retrying.
+ */
+export const LINGER_MS = 20;
+
+/**
  * Counts only waiting batches: those being sent are bounded by the number of consumers.
  *
  * Consumers are woken the way Nagle's algorithm sends packets: when no consumer is
  * sending, the batches that arrived during the current event-loop turn go out at once,
- * as one request (woken by setImmediate, not per batch: no timer, well under a
- * millisecond). While a request is in flight, new batches wait for it to finish and
- * then go out together, except a full request's worth (MERGE_MAX_ITEMS or
- * MERGE_MAX_BYTES), which wakes another consumer at once: a slow backend still gets
- * up to `consumers` requests at a time. An outgoing request costs several times what an
- * incoming one does, so under load this is most of what the relay saves; the wait it
- * adds is at most one backend round trip.
+ * as one request (woken by setImmediate, not per batch: well under a millisecond). While
+ * a request is in flight, new batches wait for it to finish and then go out together.
+ * Another consumer starts at once for a full request's worth (MERGE_MAX_ITEMS or
+ * MERGE_MAX_BYTES) or when the queue is half full by any of its bounds, and after
+ * LINGER_MS for whatever waits: a slow or retrying backend still gets up to `consumers`
+ * requests at a time and new data does not wait on a retry. An outgoing request costs
+ * several times what an incoming one does, so under load this is most of what the relay
+ * saves; the wait it adds is at most one backend round trip, and never more than LINGER_MS.
  */
 export class MemoryQueue implements SendQueue {
   readonly persistent = false;
@@ -188,6 +195,7 @@ export class MemoryQueue implements SendQueue {
   private readonly waiters = new Waiters();
   private readonly cur: QueueStats = { requests: 0, items: 0, bytes: 0 };
   private wakeScheduled = false;
+  private linger: NodeJS.Timeout | undefined;
 
   constructor(
     readonly bounds: QueueBounds,
@@ -201,19 +209,42 @@ export class MemoryQueue implements SendQueue {
     this.wakeScheduled = true;
     setImmediate(() => {
       this.wakeScheduled = false;
-      const { full, partial } = this.requestsWaiting();
-      const sending = Math.max(0, this.consumers - this.waiters.count);
-      const wanted = sending === 0 ? full + partial : full;
-      for (let n = Math.min(this.waiters.count, wanted); n > 0; n--) this.waiters.wakeOne();
+      this.wake(false);
     });
   }
 
-  /** The merged requests the waiting batches make: full ones (at a merge bound) and the last, partial one. */
-  private requestsWaiting(): { full: number; partial: number } {
+  /** Wakes parked consumers for the waiting batches; `all`: whatever waits, in flight or not. */
+  private wake(all: boolean): void {
+    if (this.waiters.count === 0 || this.q.length === 0) return;
+    const { full, partial } = this.requestsWaiting(this.waiters.count);
+    const sending = this.consumers - this.waiters.count;
+    const now = all || sending <= 0 || this.halfFull();
+    const wanted = now ? full + partial : full;
+    for (let n = Math.min(this.waiters.count, wanted); n > 0; n--) this.waiters.wakeOne();
+    if (!now && partial > 0 && this.linger === undefined) {
+      this.linger = setTimeout(() => {
+        this.linger = undefined;
+        this.wake(true);
+      }, LINGER_MS);
+      this.linger.unref();
+    }
+  }
+
+  private halfFull(): boolean {
+    const b = this.bounds;
+    const c = this.cur;
+    return c.requests * 2 >= b.requests || (b.items > 0 && c.items * 2 >= b.items) || (b.bytes > 0 && c.bytes * 2 >= b.bytes);
+  }
+
+  /**
+   * The merged requests the waiting batches make: full ones (at a merge bound) and the
+   * last, partial one. Counting stops at `enough` full ones.
+   */
+  private requestsWaiting(enough: number): { full: number; partial: number } {
     let full = 0;
     let items = 0;
     let bytes = 0;
-    for (let i = 0; i < this.q.length; i++) {
+    for (let i = 0; i < this.q.length && full < enough; i++) {
       const t = this.q.at(i)!;
       const size = t.batch.toProto().length;
       if (items > 0 && (items + t.items > MERGE_MAX_ITEMS || bytes + size > MERGE_MAX_BYTES)) {
@@ -224,6 +255,7 @@ export class MemoryQueue implements SendQueue {
       items += t.items;
       bytes += size;
     }
+    if (full >= enough) return { full, partial: 0 };
     if (items >= MERGE_MAX_ITEMS || bytes >= MERGE_MAX_BYTES) return { full: full + 1, partial: 0 };
     return { full, partial: items > 0 ? 1 : 0 };
   }
@@ -301,7 +333,8 @@ export class MemoryQueue implements SendQueue {
   }
 
   async close(): Promise<void> {
-    // Nothing to close.
+    if (this.linger) clearTimeout(this.linger);
+    this.linger = undefined;
   }
 
   private sub(t: Taken): void {

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { setImmediate as turn } from 'node:timers/promises';
 import { Batch } from '../../src/otlp/batch';
-import { MemoryQueue, MERGE_MAX_BYTES, MERGE_MAX_ITEMS, type QueueBounds, type Taken } from '../../src/exporters/queues';
+import { LINGER_MS, MemoryQueue, MERGE_MAX_BYTES, MERGE_MAX_ITEMS, type QueueBounds, type Taken } from '../../src/exporters/queues';
 
 const bounds: QueueBounds = { requests: 100_000, items: 0, bytes: 0, whenFull: 'refuse', retryAfterMs: 1000 };
 const events = { dropped: () => undefined, refused: () => undefined };
@@ -99,4 +99,49 @@ test('a full request waiting behind one in flight wakes another consumer', async
   assert.equal(log.flat().reduce((a, b) => a + b, 0), 1 + 2 * big + 3, 'every item was taken');
   stop.abort();
   for (const c of cs) c.state.release();
+});
+
+test('batches waiting behind a request that does not finish (a slow backend, a retry) go out after LINGER_MS', async () => {
+  const q = new MemoryQueue(bounds, events, 4);
+  const stop = new AbortController();
+  const log: number[][] = [];
+  const cs = [0, 1, 2, 3].map(() => consumer(q, stop.signal, log));
+  await turn();
+  await q.offer(logs(1));
+  await turn();
+  await turn();
+  await q.offer(logs(2));
+  await q.offer(logs(3));
+  await turn();
+  await turn();
+  assert.deepEqual(log, [[1]], 'they wait for the request in flight at first');
+  await new Promise((r) => setTimeout(r, LINGER_MS + 30));
+  assert.deepEqual(log, [[1], [2, 3]], 'after LINGER_MS another consumer took them, the first still in flight');
+  assert.equal(cs.filter((c) => c.state.sending).length, 2);
+  stop.abort();
+  for (const c of cs) c.state.release();
+  await q.close();
+});
+
+test('a queue half full by its request bound starts another consumer at once', async () => {
+  const q = new MemoryQueue({ ...bounds, requests: 6 }, events, 4);
+  const stop = new AbortController();
+  const log: number[][] = [];
+  const cs = [0, 1, 2, 3].map(() => consumer(q, stop.signal, log));
+  await turn();
+  await q.offer(logs(1));
+  await turn();
+  await turn();
+  await q.offer(logs(1));
+  await q.offer(logs(1));
+  await turn();
+  await turn();
+  assert.deepEqual(log, [[1]], 'two of six: they wait');
+  await q.offer(logs(1));
+  await turn();
+  await turn();
+  assert.deepEqual(log, [[1], [1, 1, 1]], 'three of six: another consumer took them without waiting LINGER_MS');
+  stop.abort();
+  for (const c of cs) c.state.release();
+  await q.close();
 });
