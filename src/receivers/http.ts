@@ -29,6 +29,10 @@ const GRPC_CODE: Record<number, number> = { 400: 3, 401: 16, 404: 5, 405: 12, 41
 
 type Format = 'proto' | 'json';
 
+/** The answer to a request taken whole: an empty Export*ServiceResponse (no partial_success). */
+const EMPTY_PROTO = Buffer.alloc(0);
+const EMPTY_JSON = Buffer.from('{}');
+
 export class HttpReceiver {
   private server?: http.Server;
   private readonly intake: Intake;
@@ -196,8 +200,9 @@ export class HttpReceiver {
       res.setHeader('Retry-After', String(Math.max(1, Math.ceil((r.retryAfterMs ?? DEFAULT_RETRY_AFTER_MS) / 1000))));
       return this.reply(res, format, 503, r.message);
     }
+    if (r.rejected === 0) return this.send(res, format, 200, format === 'proto' ? EMPTY_PROTO : EMPTY_JSON);
     const t = signalTypes[signal];
-    const msg = r.rejected > 0 ? { partialSuccess: { [t.rejectedField]: r.rejected, errorMessage: r.message } } : {};
+    const msg = { partialSuccess: { [t.rejectedField]: r.rejected, errorMessage: r.message } };
     const payload = format === 'proto' ? Buffer.from(t.response.encode(msg).finish()) : Buffer.from(JSON.stringify(toJson(t.response, msg)));
     this.send(res, format, 200, payload);
   }
