@@ -6,7 +6,7 @@
 // CLI request (cumulative, 34 points) from a new session, with a new prompt.id on every
 // point and a request id kept on one metric (so the series cap is what bounds it), one
 // simulated second apart. With the default config (idle_timeout 30m, max_tracked
-// 75000) the tracked state grows for the first simulated half hour and then stays
+// 200000) the tracked state grows for the first simulated half hour and then stays
 // flat, and so does the RSS. Prints one line per 5000 iterations.
 import * as fs from 'node:fs';
 import * as path from 'node:path';

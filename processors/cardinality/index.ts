@@ -18,7 +18,7 @@ const schema = s.object(
     gauge: s.oneOf<GaugeMode>(GAUGE_MODES, { default: 'last' }),
     max_series_per_metric: s.number({ default: 5000, min: 1, integer: true }),
     idle_timeout: s.duration({ default: '30m' }),
-    max_tracked: s.number({ default: 75000, min: 1, integer: true }),
+    max_tracked: s.number({ default: 200000, min: 1, integer: true }),
   },
   {
     validate(v, path, ctx) {
