@@ -35,113 +35,96 @@ function consumer(q: MemoryQueue, stop: AbortSignal, log: number[][]) {
   return { state, done: run() };
 }
 
-test('batches offered in one turn go out as one request to one consumer', async () => {
-  const q = new MemoryQueue(bounds, events, 4);
+/** A queue with four consumers parked on it, and the way to stop them. */
+async function rig(b: QueueBounds = bounds) {
+  const q = new MemoryQueue(b, events, 4);
   const stop = new AbortController();
   const log: number[][] = [];
   const cs = [0, 1, 2, 3].map(() => consumer(q, stop.signal, log));
   await turn();
+  const sending = () => cs.filter((c) => c.state.sending);
+  const end = async () => {
+    stop.abort();
+    for (const c of cs) c.state.release();
+    await q.close();
+  };
+  return { q, log, sending, end };
+}
+
+/** Lets the queue's wake (setImmediate) and the woken consumers run. */
+async function turns(): Promise<void> {
+  await turn();
+  await turn();
+}
+
+test('batches offered in one turn go out as one request to one consumer', async () => {
+  const { q, log, sending, end } = await rig();
   await Promise.all([q.offer(logs(1)), q.offer(logs(2)), q.offer(logs(3))]);
-  await turn();
-  await turn();
+  await turns();
   assert.deepEqual(log, [[1, 2, 3]]);
-  assert.equal(cs.filter((c) => c.state.sending).length, 1);
-  stop.abort();
-  for (const c of cs) c.state.release();
+  assert.equal(sending().length, 1);
+  await end();
 });
 
 test('while a request is in flight, new batches wait for it and then go out together', async () => {
-  const q = new MemoryQueue(bounds, events, 4);
-  const stop = new AbortController();
-  const log: number[][] = [];
-  const cs = [0, 1, 2, 3].map(() => consumer(q, stop.signal, log));
-  await turn();
+  const { q, log, sending, end } = await rig();
   await q.offer(logs(5));
-  await turn();
-  await turn();
+  await turns();
   assert.deepEqual(log, [[5]]);
   // Two more turns' worth arrive while the first is being sent: no other consumer starts.
   await q.offer(logs(6));
   await turn();
   await q.offer(logs(7));
-  await turn();
-  await turn();
+  await turns();
   assert.deepEqual(log, [[5]]);
   assert.equal(q.stats().requests, 2);
-  cs.find((c) => c.state.sending)!.state.release();
-  await turn();
-  await turn();
+  sending()[0].state.release();
+  await turns();
   assert.deepEqual(log, [[5], [6, 7]]);
   assert.equal(q.stats().requests, 0);
-  stop.abort();
-  for (const c of cs) c.state.release();
+  await end();
 });
 
 test('a full request waiting behind one in flight wakes another consumer', async () => {
-  const q = new MemoryQueue(bounds, events, 4);
-  const stop = new AbortController();
-  const log: number[][] = [];
-  const cs = [0, 1, 2, 3].map(() => consumer(q, stop.signal, log));
-  await turn();
+  const { q, log, sending, end } = await rig();
   await q.offer(logs(1));
-  await turn();
-  await turn();
+  await turns();
   // MERGE_MAX_ITEMS and a bit: one full request, and the rest waits.
   const big = Math.ceil(MERGE_MAX_ITEMS / 2);
   await Promise.all([q.offer(logs(big)), q.offer(logs(big)), q.offer(logs(3))]);
-  await turn();
-  await turn();
+  await turns();
   assert.deepEqual(log, [[1], [big, big]], 'the full request went out at once; the 3 items wait');
-  assert.equal(cs.filter((c) => c.state.sending).length, 2);
-  for (const c of cs.filter((x) => x.state.sending)) c.state.release();
-  await turn();
-  await turn();
+  assert.equal(sending().length, 2);
+  for (const c of sending()) c.state.release();
+  await turns();
   assert.equal(log.flat().reduce((a, b) => a + b, 0), 1 + 2 * big + 3, 'every item was taken');
-  stop.abort();
-  for (const c of cs) c.state.release();
+  await end();
 });
 
 test('batches waiting behind a request that does not finish (a slow backend, a retry) go out after LINGER_MS', async () => {
-  const q = new MemoryQueue(bounds, events, 4);
-  const stop = new AbortController();
-  const log: number[][] = [];
-  const cs = [0, 1, 2, 3].map(() => consumer(q, stop.signal, log));
-  await turn();
+  const { q, log, sending, end } = await rig();
   await q.offer(logs(1));
-  await turn();
-  await turn();
+  await turns();
   await q.offer(logs(2));
   await q.offer(logs(3));
-  await turn();
-  await turn();
+  await turns();
   assert.deepEqual(log, [[1]], 'they wait for the request in flight at first');
   await new Promise((r) => setTimeout(r, LINGER_MS + 30));
   assert.deepEqual(log, [[1], [2, 3]], 'after LINGER_MS another consumer took them, the first still in flight');
-  assert.equal(cs.filter((c) => c.state.sending).length, 2);
-  stop.abort();
-  for (const c of cs) c.state.release();
-  await q.close();
+  assert.equal(sending().length, 2);
+  await end();
 });
 
 test('a queue half full by its request bound starts another consumer at once', async () => {
-  const q = new MemoryQueue({ ...bounds, requests: 6 }, events, 4);
-  const stop = new AbortController();
-  const log: number[][] = [];
-  const cs = [0, 1, 2, 3].map(() => consumer(q, stop.signal, log));
-  await turn();
+  const { q, log, sending, end } = await rig({ ...bounds, requests: 6 });
   await q.offer(logs(1));
-  await turn();
-  await turn();
+  await turns();
   await q.offer(logs(1));
   await q.offer(logs(1));
-  await turn();
-  await turn();
+  await turns();
   assert.deepEqual(log, [[1]], 'two of six: they wait');
   await q.offer(logs(1));
-  await turn();
-  await turn();
+  await turns();
   assert.deepEqual(log, [[1], [1, 1, 1]], 'three of six: another consumer took them without waiting LINGER_MS');
-  stop.abort();
-  for (const c of cs) c.state.release();
-  await q.close();
+  await end();
 });
