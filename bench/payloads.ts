@@ -71,11 +71,21 @@ function load(file: string, signal: Signal): Batch {
 const uuid = () => crypto.randomUUID();
 const rid = (n: number) => crypto.randomBytes(n);
 
-function vary(attrs: KeyValue[] | undefined, ids: Map<string, string>): void {
+/** Keys of session and prompt ids, which the soak makes new in every request. */
+const SESSION_OR_PROMPT = /(^|\.)(session\.id|session_id|conversation\.id|prompt\.id|prompt_id)$/;
+
+/**
+ * New ids for the variant. With `fresh`, session and prompt ids become a marker that the
+ * load generator overwrites with the request's sequence number, so that every request
+ * comes from a new session with a new prompt.
+ */
+function vary(attrs: KeyValue[] | undefined, ids: Map<string, string>, fresh: boolean): void {
   for (const kv of attrs ?? []) {
     const v = kv.value;
     if (!v || !Object.prototype.hasOwnProperty.call(v, 'stringValue')) continue;
-    if (/(^|\.)(session\.id|session_id|conversation\.id|prompt\.id|prompt_id|request_id|installation\.id|tool_use_id|call_id)$/.test(kv.key)) {
+    if (fresh && SESSION_OR_PROMPT.test(kv.key)) {
+      kv.value = { stringValue: `${SEQ_KEY}-${SEQ_ZERO}` };
+    } else if (/(^|\.)(session\.id|session_id|conversation\.id|prompt\.id|prompt_id|request_id|installation\.id|tool_use_id|call_id)$/.test(kv.key)) {
       const old = v.stringValue as string;
       if (!ids.has(old)) ids.set(old, uuid());
       kv.value = { stringValue: ids.get(old)! };
@@ -84,7 +94,7 @@ function vary(attrs: KeyValue[] | undefined, ids: Map<string, string>): void {
 }
 
 /** `count` variants of a fixture request, with new ids and times. */
-function variants(file: string, signal: Signal, count: number, withJson: boolean, marked = true): Workload {
+function variants(file: string, signal: Signal, count: number, withJson: boolean, marked = true, fresh = false): Workload {
   const base = Buffer.from(load(file, signal).toProto());
   const requests: Buffer[] = [];
   const json: Buffer[] = [];
@@ -106,7 +116,7 @@ function variants(file: string, signal: Signal, count: number, withJson: boolean
       for (const rl of (model as LogsRequest).resourceLogs)
         for (const sl of rl.scopeLogs)
           for (const lr of sl.logRecords) {
-            vary(lr.attributes, ids);
+            vary(lr.attributes, ids, fresh);
             lr.timeUnixNano = (BigInt(String(lr.timeUnixNano ?? 0)) + shiftNs).toString();
             lr.traceId = mapId(traceIds, lr.traceId, 16);
             lr.spanId = mapId(spanIds, lr.spanId, 8);
@@ -115,7 +125,7 @@ function variants(file: string, signal: Signal, count: number, withJson: boolean
       for (const rs of (model as TracesRequest).resourceSpans)
         for (const ss of rs.scopeSpans)
           for (const sp of ss.spans) {
-            vary(sp.attributes, ids);
+            vary(sp.attributes, ids, fresh);
             sp.traceId = mapId(traceIds, sp.traceId, 16);
             sp.spanId = mapId(spanIds, sp.spanId, 8);
             sp.parentSpanId = mapId(spanIds, sp.parentSpanId, 8);
@@ -124,11 +134,11 @@ function variants(file: string, signal: Signal, count: number, withJson: boolean
           }
     } else {
       for (const rm of (model as MetricsRequest).resourceMetrics) {
-        vary(rm.resource?.attributes, ids);
+        vary(rm.resource?.attributes, ids, fresh);
         for (const sm of rm.scopeMetrics)
           for (const m of sm.metrics)
             for (const dp of dataPointsOf(m)) {
-              vary(dp.attributes, ids);
+              vary(dp.attributes, ids, fresh);
               if (Object.prototype.hasOwnProperty.call(dp, 'asDouble')) dp.asDouble = (dp.asDouble as number) + i;
             }
       }
@@ -155,6 +165,12 @@ export function buildWorkload(name: string, count = 300): Workload {
     // as a fleet's do. No marker: on a resource it would make every request's series new.
     case 'metrics':
       return { ...variants('codex/exec-protobuf/03-metrics.pb', 'metrics', Math.max(20, Math.floor(count / 5)), false, false), name };
+    // The soak's workloads: every request from a new session with a new prompt (their ids carry the marker).
+    case 'claude-logs-sessions':
+      return { ...variants('claude-code/protobuf/01-logs.pb', 'logs', count, false, false, true), name };
+    // Claude Code's metrics: Codex puts no session or prompt id on its metrics.
+    case 'metrics-sessions':
+      return { ...variants('claude-code/protobuf/02-metrics.pb', 'metrics', count, false, false, true), name };
     // The worst case for metric state: every request is a new source (the marker is on its resource).
     case 'metrics-fresh':
       return { ...variants('codex/exec-protobuf/03-metrics.pb', 'metrics', Math.max(20, Math.floor(count / 5)), false), name };

@@ -194,9 +194,10 @@ function rssMiB(pid: number): number {
 }
 
 /**
- * --soak: a steady moderate load for a long while; every request carries a new sequence
- * id on its resource (so metric series never repeat) and fresh session ids from the pool.
- * RSS is sampled along the way: flat is the goal.
+ * --soak: a steady moderate load for a long while, RSS sampled along the way: flat is the
+ * goal. In the *-sessions workloads every request comes from a new session with a new
+ * prompt; in metrics-fresh every request is also a new resource, so that no metric series
+ * ever repeats (the worst case for metric state, held by the processors' bounds).
  */
 async function soak(name: string, workload: string, launch: () => Promise<{ pid: number; url: string; stop: () => Promise<void> }>, sink: Sink): Promise<Row> {
   const t = await launch();
@@ -409,7 +410,7 @@ async function main(): Promise<void> {
   };
   if (SOAK) {
     const agents = setupFor(agentsPerSignal, valid);
-    for (const workload of ['claude-logs', 'metrics-fresh']) {
+    for (const workload of ['claude-logs-sessions', 'metrics-sessions', 'metrics-fresh']) {
       rows.push(await soak('agents', workload, () => relayLauncher(agents.setup, 1)(true), sinks[0]));
       print(rows.at(-1)!);
     }
