@@ -19,6 +19,8 @@ const SATURATE_MS = QUICK ? 2500 : 6000;
 const WARMUP_MS = QUICK ? 800 : 1500;
 const LATENCY_MS = QUICK ? 2000 : 5000;
 const LATENCY_RATE = 10_000;
+/** Saturation runs of the cases the ratios are made of (naive, passthrough, agents, peer); the best is kept. */
+const RATIO_REPS = QUICK ? 1 : 2;
 const SOAK = process.argv.includes('--soak');
 const SOAK_MS = QUICK ? 30_000 : 180_000;
 const CLK_TCK = 100;
@@ -228,7 +230,7 @@ async function measure(
   workload: string,
   launch: (withBatch: boolean) => Promise<{ pid: number; url: string; stop: () => Promise<void>; expectFactor: number }>,
   sink: Sink,
-  opts: { latency: boolean; lossy?: boolean },
+  opts: { latency: boolean; lossy?: boolean; reps: number },
 ): Promise<Row> {
   const row: Row = { case: name, workload, check: 'ok' };
   const t = await launch(true);
@@ -236,20 +238,26 @@ async function measure(
     const base: LoadgenArgs = { target: t.url, transport: 'http', format: 'proto', workload, durationMs: WARMUP_MS, concurrency: 8, rate: 0 };
     await runLoadgen(base);
     await sink.drain(0);
-    const cpu0 = cpuSeconds(t.pid);
-    const w0 = performance.now();
-    const lg = await runLoadgen({ ...base, durationMs: SATURATE_MS });
-    const got = await sink.drain(lg.okRecords * t.expectFactor);
-    const cpu = cpuSeconds(t.pid) - cpu0;
-    const wall = (performance.now() - w0) / 1000;
-    row.recordsPerSec = Math.round(lg.okRecords / wall);
-    row.recordsPerCpuSec = Math.round(lg.okRecords / cpu);
-    row.mbPerCpuSec = Math.round((lg.bytes / 1e6 / cpu) * 10) / 10;
+    // The CPU a record costs is inflated by whatever else ran on the two cores meanwhile
+    // (the load generator, the sink, the OS): the least disturbed of `reps` runs is kept.
+    for (let rep = 0; rep < opts.reps; rep++) {
+      const cpu0 = cpuSeconds(t.pid);
+      const w0 = performance.now();
+      const lg = await runLoadgen({ ...base, durationMs: SATURATE_MS });
+      const got = await sink.drain(lg.okRecords * t.expectFactor);
+      const cpu = cpuSeconds(t.pid) - cpu0;
+      const wall = (performance.now() - w0) / 1000;
+      const expected = lg.okRecords * t.expectFactor;
+      if (lg.errors > 0) row.check = `${lg.errors} refused`;
+      if (opts.lossy) row.note = `sink got ${got.records} of ${expected} (drops or merges by design)`;
+      else if (got.records !== expected) row.check = `LOST ${expected - got.records} of ${expected}`;
+      const perCpu = Math.round(lg.okRecords / cpu);
+      if (row.recordsPerCpuSec !== undefined && perCpu <= row.recordsPerCpuSec) continue;
+      row.recordsPerSec = Math.round(lg.okRecords / wall);
+      row.recordsPerCpuSec = perCpu;
+      row.mbPerCpuSec = Math.round((lg.bytes / 1e6 / cpu) * 10) / 10;
+    }
     row.peakRssMiB = Math.round(peakRssMiB(t.pid));
-    const expected = lg.okRecords * t.expectFactor;
-    if (lg.errors > 0) row.check = `${lg.errors} refused`;
-    if (opts.lossy) row.note = `sink got ${got.records} of ${expected} (drops or merges by design)`;
-    else if (got.records !== expected) row.check = `LOST ${expected - got.records} of ${expected}`;
   } finally {
     await t.stop();
   }
@@ -429,12 +437,12 @@ async function main(): Promise<void> {
     rows.push(await harnessLatency(workload, sinks[0]));
     print(rows.at(-1)!);
     if (want('naive')) {
-      rows.push(await measure('naive', workload, naiveLauncher, sinks[0], { latency: true }));
+      rows.push(await measure('naive', workload, naiveLauncher, sinks[0], { latency: true, reps: RATIO_REPS }));
       print(rows.at(-1)!);
     }
     const none = setupFor({}, valid);
     if (want('passthrough')) {
-      rows.push(await measure('passthrough', workload, relayLauncher(none.setup, 1), sinks[0], { latency: true }));
+      rows.push(await measure('passthrough', workload, relayLauncher(none.setup, 1), sinks[0], { latency: true, reps: RATIO_REPS }));
       print(rows.at(-1)!);
     }
     if (!want('agents')) continue;
@@ -445,7 +453,7 @@ async function main(): Promise<void> {
       const r = await startRelay(relayYaml(http, grpc, health, [sinks[0].port, sinks[0].port], agents.setup, withBatch));
       return { pid: r.proc.pid!, url: `http://127.0.0.1:${r.http}`, stop: () => stop(r.proc), expectFactor: 2 };
     };
-    const row = await measure('agents', workload, twoToOne, sinks[0], { latency: true, lossy: agents.setup.processors.logs?.includes('sampling') });
+    const row = await measure('agents', workload, twoToOne, sinks[0], { latency: true, lossy: agents.setup.processors.logs?.includes('sampling'), reps: RATIO_REPS });
     if (agents.missing.length) row.note = `${row.note ? row.note + '; ' : ''}not yet implemented, left out: ${agents.missing.join(', ')}`;
     rows.push(row);
     print(row);
@@ -464,14 +472,14 @@ async function main(): Promise<void> {
     const one = setupFor({ [sig]: [p] }, valid);
     // These drop records or merge data points by design: the sink's count is reported, not checked.
     const lossy = ['sampling', 'filter', 'cardinality', 'deltatocumulative'].includes(p);
-    rows.push(await measure(`processor:${p}`, workload, relayLauncher(one.setup, 1), sinks[0], { latency: false, lossy }));
+    rows.push(await measure(`processor:${p}`, workload, relayLauncher(one.setup, 1), sinks[0], { latency: false, lossy, reps: 1 }));
     print(rows.at(-1)!);
   }
   if (process.env.FLUENT_BIT) {
     for (const workload of ['claude-logs', 'codex-traces']) {
       if (!want('peer')) break;
       try {
-        rows.push(await measure('peer', workload, fluentBitLauncher(process.env.FLUENT_BIT, sinks[0].port), sinks[0], { latency: true }));
+        rows.push(await measure('peer', workload, fluentBitLauncher(process.env.FLUENT_BIT, sinks[0].port), sinks[0], { latency: true, reps: RATIO_REPS }));
       } catch (e) {
         rows.push({ case: 'peer', workload, check: 'failed', note: `Fluent Bit did not run: ${(e as Error).message}` });
       }
