@@ -389,6 +389,20 @@ test('a hard bound (max_tracked) holds even when nothing is idle', () => {
   assert.ok(engine.stats().sources <= 50, `${engine.stats().sources} sources`);
 });
 
+test('live sources forgotten at max_tracked are counted (a returning one would be counted again in its sum)', async () => {
+  const { p, telemetry } = harness(cardinalityProcessor, { max_tracked: 50, strip: { attributes: ['session.id'] } });
+  for (let i = 0; i < 200; i++) await p.consume(metricsBatch(cumReq(cumPoint(`s-${i}`, 1000, 2000, 1))));
+  const sources = telemetry.total('cardinality_evicted', { kind: 'source' });
+  assert.ok(sources >= 150 - 1, `${sources} live sources counted as forgotten`);
+  // Idle state forgotten by idle_timeout is not an eviction.
+  const idle = harness(cardinalityProcessor, { idle_timeout: '1ms', strip: { attributes: ['session.id'] } });
+  for (let i = 0; i < 20; i++) {
+    await idle.p.consume(metricsBatch(cumReq(cumPoint(`s-${i}`, 1000, 2000, 1))));
+    await new Promise((r) => setTimeout(r, 3));
+  }
+  assert.equal(idle.telemetry.total('cardinality_evicted'), 0);
+});
+
 test('a request with nothing to strip or merge goes on untouched, with its original bytes', async () => {
   const { p, got } = harness(cardinalityProcessor, {});
   const batch = metricsBatch(fixtureJson('codex/exec/03-metrics.json'));

@@ -29,6 +29,9 @@ const schema = s.object(
 
 export type CardinalityConfig = SchemaType<typeof schema>;
 
+/** The warning about live state dropped at max_tracked is logged at most this often. */
+const EVICTION_WARNING_INTERVAL_MS = 10 * 60 * 1000;
+
 export function zeroCounts(): BatchCounts {
   return { pointsIn: 0, pointsOut: 0, overflow: 0, unmergedSummary: 0, unmergedHistogramBounds: 0, outOfOrder: 0, duplicate: 0 };
 }
@@ -64,6 +67,27 @@ export const cardinalityProcessor: ProcessorFactory<CardinalityConfig> = {
     );
     const dropped = (n: number, reason: string) =>
       ctx.telemetry.add('processor_dropped_items', n, { component: ctx.id, signal: ctx.signal, reason });
+    const evicted = ctx.telemetry.counter(
+      'cardinality_evicted',
+      'Series and cumulative sources still reporting that were forgotten because max_tracked was reached (a forgotten source that reports again is counted again in its merged sum)',
+    );
+    let warnedAt = -Infinity;
+    const noteEvictions = () => {
+      const e = engine.evicted;
+      if (e.series + e.sources === 0) return;
+      evicted(e.series, { component: ctx.id, kind: 'series' });
+      evicted(e.sources, { component: ctx.id, kind: 'source' });
+      const now = Date.now();
+      if (now - warnedAt >= EVICTION_WARNING_INTERVAL_MS) {
+        warnedAt = now;
+        ctx.logger.warn(
+          { series: e.series, sources: e.sources, max_tracked: config.max_tracked },
+          'cardinality: max_tracked reached, live series and sources were forgotten; merged cumulative sums can count a returning source again: raise max_tracked',
+        );
+      }
+      e.series = 0;
+      e.sources = 0;
+    };
     return {
       async consume(batch) {
         const c = zeroCounts();
@@ -74,6 +98,7 @@ export const cardinalityProcessor: ProcessorFactory<CardinalityConfig> = {
         overflow(c.overflow, { component: ctx.id });
         unmerged(c.unmergedSummary, { component: ctx.id, reason: 'summary' });
         unmerged(c.unmergedHistogramBounds, { component: ctx.id, reason: 'histogram_bounds' });
+        noteEvictions();
         if (!out) return next.consume(batch);
         const b = Batch.fromModel('metrics', out, true);
         b.metadata = batch.metadata;

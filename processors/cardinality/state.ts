@@ -91,6 +91,13 @@ export class SeriesState {
 
   private nextSweep = -Infinity;
 
+  /**
+   * Live (not idle) series and sources dropped at max_tracked since the last read: a
+   * dropped source that reports again is counted again in its merged total, so the
+   * processor counts these and warns.
+   */
+  readonly evicted = { series: 0, sources: 0 };
+
   /** Forgets what has been idle longer than the idle timeout, and the oldest state beyond max_tracked. */
   sweep(now: number): void {
     const over = this.sourceLru.size > this.opts.maxTracked || this.series.size > this.opts.maxTracked;
@@ -100,10 +107,12 @@ export class SeriesState {
     const cutoff = now - this.opts.idleMs;
     for (const src of this.sourceLru) {
       if (src.lastSeen > cutoff && this.sourceLru.size <= this.opts.maxTracked) break;
+      if (src.lastSeen > cutoff) this.evicted.sources++;
       this.dropSource(src);
     }
     for (const s of this.series.values()) {
       if (s.lastSeen > cutoff && this.series.size <= this.opts.maxTracked) break;
+      if (s.lastSeen > cutoff) this.evicted.series++;
       this.dropSeries(s);
     }
   }
