@@ -13,6 +13,7 @@
 // The scanner is hand-written so that it is linear: the keyword is found with a regexp
 // of short literals, the name around it is read once (the backward read stops where the
 // previous name ended), and the search resumes after the name or value just read.
+import { remembered } from './remember';
 import { mark, MARKER_PREFIX } from './detectors';
 import type { Tally } from './tally';
 
@@ -49,25 +50,13 @@ export type NameLabeler = (name: string) => string | undefined;
 
 /** Names repeat (the same keys in every record), so their verdicts are remembered, up to this many. */
 const LABEL_CACHE_SIZE = 512;
-/** Longer names are judged each time, not remembered, so the cache stays small. */
-const CACHED_NAME_LENGTH = 128;
 
 export function nameLabeler(awsOn: boolean, assignmentOn: boolean): NameLabeler {
-  const cache = new Map<string, string | null>();
-  return (name) => {
-    const hit = cache.get(name);
-    if (hit !== undefined) return hit ?? undefined;
-    let label: string | null = null;
-    if (isSecretName(name)) {
-      if (awsOn && isAwsSecretName(name)) label = 'aws-secret-access-key';
-      else if (assignmentOn) label = 'secret-assignment';
-    }
-    if (name.length <= CACHED_NAME_LENGTH) {
-      if (cache.size >= LABEL_CACHE_SIZE) cache.clear();
-      cache.set(name, label);
-    }
-    return label ?? undefined;
-  };
+  return remembered((name) => {
+    if (!isSecretName(name)) return undefined;
+    if (awsOn && isAwsSecretName(name)) return 'aws-secret-access-key';
+    return assignmentOn ? 'secret-assignment' : undefined;
+  }, LABEL_CACHE_SIZE);
 }
 
 /** The name of an HTTP authorization header (its value is `<scheme> <credential>`). */

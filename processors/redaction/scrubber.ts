@@ -5,6 +5,7 @@ import type { RE2JS } from 're2js';
 import { isAuthorizationName, nameLabeler, redactAuthorizationValue, scrubAssignments, type NameLabeler } from './assignments';
 import { MARKER_PREFIX, TRIGGER, mark, textDetectors, userDetector, type Detector } from './detectors';
 import { looksLikeJson, rewriteJsonText } from './json-text';
+import { remembered } from './remember';
 import type { Tally } from './tally';
 
 export interface UserPattern {
@@ -23,9 +24,8 @@ export interface ScrubberOptions {
 const MAX_JSON_DEPTH = 6;
 /** Nothing shorter can hold a secret any detector finds (the shortest is `pwd:x@` in a URL). */
 const MIN_LENGTH = 6;
-/** Keys remembered at most (the cache is emptied when full), and the longest one remembered. */
+/** Keys whose verdict is remembered at most. */
 const MAX_REMEMBERED_KEYS = 1024;
-const MAX_REMEMBERED_KEY = 128;
 
 interface KeyVerdict {
   allowed: boolean;
@@ -67,18 +67,10 @@ export class Scrubber {
    * What a key means to the scrubber, remembered: the same few keys come in every record,
    * and judging one takes a set lookup, case folding and several suffix tests.
    */
-  private verdict(key: string): KeyVerdict {
-    let v = this.verdicts.get(key);
-    if (v !== undefined) return v;
-    v = { allowed: this.allowKeys.has(key), detector: this.authOn && isAuthorizationName(key) ? 'authorization' : this.label(key) };
-    if (key.length <= MAX_REMEMBERED_KEY) {
-      if (this.verdicts.size >= MAX_REMEMBERED_KEYS) this.verdicts.clear();
-      this.verdicts.set(key, v);
-    }
-    return v;
-  }
-
-  private readonly verdicts = new Map<string, KeyVerdict>();
+  private readonly verdict = remembered(
+    (key): KeyVerdict => ({ allowed: this.allowKeys.has(key), detector: this.authOn && isAuthorizationName(key) ? 'authorization' : this.label(key) }),
+    MAX_REMEMBERED_KEYS,
+  );
 
   /** A scalar found under `key` (an attribute, kvlist or JSON member), scrubbed. */
   scrubKeyed(s: string, key: string | undefined, t: Tally | null, depth = 0): string {

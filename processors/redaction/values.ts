@@ -11,6 +11,7 @@ import {
 } from './content';
 import { mark } from './detectors';
 import { Hasher } from './identity';
+import { remembered } from './remember';
 import type { Scrubber } from './scrubber';
 import type { RecordTally } from './tally';
 
@@ -100,26 +101,18 @@ export class ValueRedactor {
     return this.scrubbed(v, key, t);
   }
 
-  private readonly plans = new Map<string, KeyPlan>();
-
   /** What the settings say about an attribute key, remembered (keys repeat in every record). */
-  private plan(key: string): KeyPlan {
-    let p = this.plans.get(key);
-    if (p !== undefined) return p;
-    p = {
+  private readonly plan = remembered(
+    (key): KeyPlan => ({
       allowed: this.scrubber.allowed(key),
       pseudonymize: this.cfg.pseudonymize.has(key),
       override: this.cfg.overrides.get(key),
       record: RECORD_FIELDS[key],
       point: POINT_FIELDS[key],
       commandArgs: COMMAND_ARGS_KEYS.has(key),
-    };
-    if (key.length <= 128) {
-      if (this.plans.size >= 1024) this.plans.clear();
-      this.plans.set(key, p);
-    }
-    return p;
-  }
+    }),
+    1024,
+  );
 
   /** Generic secret scrubbing of an attribute value, noted on the record when it changed. */
   private scrubbed(v: AnyValue, key: string, t: RecordTally): Outcome {
