@@ -13,6 +13,7 @@ import * as crypto from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import * as protobuf from 'protobufjs';
 import { counterValue, freePort, readJsonLines, startRelay, type RunningRelay } from '../helpers/relay-process';
+import { LOGS_METHOD, unary } from './delivery-helpers';
 
 // The test's own protobuf types, loaded from the .proto files (not the relay's codec).
 const PROTO_DIR = path.resolve(__dirname, '../../../proto');
@@ -25,7 +26,7 @@ const LogsResponse = root.lookupType('opentelemetry.proto.collector.logs.v1.Expo
 
 const LIMIT = 64 * 1024;
 const TOKEN = `tok-${crypto.randomBytes(12).toString('hex')}`;
-const LOGS_PATH = '/opentelemetry.proto.collector.logs.v1.LogsService/Export';
+const LOGS_PATH = LOGS_METHOD;
 const TRACES_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
 
 let relay: RunningRelay;
@@ -127,20 +128,6 @@ function statusOf(r: Resp, format: 'json' | 'proto'): { code: number; message: s
   return st;
 }
 
-function unary(client: grpc.Client, method: string, body: Buffer, md = new grpc.Metadata()): Promise<{ err: grpc.ServiceError | null; res?: Buffer }> {
-  return new Promise((resolve) => {
-    client.makeUnaryRequest(
-      method,
-      (b: Buffer) => b,
-      (b: Buffer) => b,
-      body,
-      md,
-      { deadline: Date.now() + 10_000 },
-      (err, res) => resolve({ err, res }),
-    );
-  });
-}
-
 // ---------------------------------------------------------------------------------
 // What the relay wrote and counted
 
@@ -172,7 +159,7 @@ async function goodHttp(after: string, format: 'json' | 'proto' = 'json', port =
 
 async function goodGrpc(after: string, client = grpcClient, md = new grpc.Metadata()): Promise<void> {
   const marker = `good-${++goodSeq}-after-${after}`;
-  const { err, res } = await unary(client, LOGS_PATH, logsProto([marker]), md);
+  const { err, res } = await unary(client, logsProto([marker]), md, LOGS_PATH);
   assert.equal(err, null, `good gRPC request after ${after}: ${err?.message}`);
   const resp = LogsResponse.toObject(LogsResponse.decode(res!)) as { partialSuccess?: unknown };
   assert.equal(resp.partialSuccess, undefined);
@@ -425,7 +412,7 @@ test('gRPC: garbage bytes -> INVALID_ARGUMENT with a message; the next request s
   await goodGrpc('nothing');
   const labels = { component: 'otlp', transport: 'grpc', signal: 'logs', reason: 'decode' };
   const before = await badRequests(labels);
-  const { err } = await unary(grpcClient, LOGS_PATH, Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0x01]));
+  const { err } = await unary(grpcClient, Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0x01]), undefined, LOGS_PATH);
   assert.equal(err?.code, grpc.status.INVALID_ARGUMENT, err?.message);
   assert.match(err!.details, /not a protobuf OTLP logs request/);
   assert.equal(await badRequests(labels), before + 1);
@@ -437,7 +424,7 @@ test('gRPC: a message over max_recv_msg_size_mib -> RESOURCE_EXHAUSTED; the next
   assert.ok(big.length > 1024 * 1024);
   const labels = { component: 'otlp', transport: 'grpc', signal: 'logs', reason: 'too_large' };
   const before = await badRequests(labels);
-  const { err } = await unary(grpcClient, LOGS_PATH, big);
+  const { err } = await unary(grpcClient, big, undefined, LOGS_PATH);
   assert.equal(err?.code, grpc.status.RESOURCE_EXHAUSTED, err?.message);
   assert.match(err!.details, /exceeds the limit of 1048576 bytes/);
   assert.equal(await badRequests(labels), before + 1);
@@ -448,7 +435,7 @@ test('gRPC: a message over max_recv_msg_size_mib -> RESOURCE_EXHAUSTED; the next
 test('gRPC: a signal with no pipeline -> UNIMPLEMENTED; the next request succeeds', async () => {
   const labels = { component: 'otlp', transport: 'grpc', signal: 'traces', reason: 'no_pipeline' };
   const before = await badRequests(labels);
-  const { err } = await unary(grpcClient, TRACES_PATH, Buffer.alloc(0));
+  const { err } = await unary(grpcClient, Buffer.alloc(0), undefined, TRACES_PATH);
   assert.equal(err?.code, grpc.status.UNIMPLEMENTED, err?.message);
   assert.match(err!.details, /no traces pipeline/);
   assert.equal(await badRequests(labels), before + 1);
@@ -456,7 +443,7 @@ test('gRPC: a signal with no pipeline -> UNIMPLEMENTED; the next request succeed
 });
 
 test('gRPC partial success: a record with a 3-byte traceId is rejected', async () => {
-  const { err, res } = await unary(grpcClient, LOGS_PATH, logsProto(['gps-good', { body: 'gps-bad', traceId: 'abcdef' }]));
+  const { err, res } = await unary(grpcClient, logsProto(['gps-good', { body: 'gps-bad', traceId: 'abcdef' }]), undefined, LOGS_PATH);
   assert.equal(err, null, err?.message);
   const resp = LogsResponse.toObject(LogsResponse.decode(res!), { longs: String }) as { partialSuccess?: { rejectedLogRecords?: string } };
   assert.equal(resp.partialSuccess?.rejectedLogRecords, '1');
@@ -490,7 +477,7 @@ test('auth: gRPC without or with a wrong token -> UNAUTHENTICATED; with it -> OK
   const wrong = new grpc.Metadata();
   wrong.set('authorization', 'Bearer nope');
   for (const md of [new grpc.Metadata(), wrong]) {
-    const { err } = await unary(authGrpcClient, LOGS_PATH, logsProto(['never-grpc-unauthenticated']), md);
+    const { err } = await unary(authGrpcClient, logsProto(['never-grpc-unauthenticated']), md, LOGS_PATH);
     assert.equal(err?.code, grpc.status.UNAUTHENTICATED, err?.message);
   }
   assert.equal(await badRequests(labels), before + 2);
