@@ -89,7 +89,7 @@ export const agentNormalizeProcessor: ProcessorFactory<AgentNormalizeConfig> = {
           ? (m: unknown, w: boolean) => normalizeTraces(m as TracesRequest, plan, w)
           : (m: unknown, w: boolean) => normalizeMetrics(m as MetricsRequest, plan, w);
     return simpleProcessor(ctx, next, (batch) => {
-      if (run(batch.read(), false)) run(batch.edit(), true);
+      if (run(batch.read(), false)) run(batch.editRecords(), true);
       return batch;
     });
   },

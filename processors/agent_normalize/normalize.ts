@@ -1,12 +1,14 @@
 // The fixes of agent_normalize over one request model. Every function runs in two
 // modes: with write=false it only answers "would anything change?" (stopping at the
 // first yes), so that a batch needing nothing is handed on untouched, with its
-// original bytes; with write=true it changes the (private, edited) model.
+// original bytes; with write=true it changes the (private, edited) model, and tells
+// record-bytes.ts which records changed, so that the others keep their received bytes.
 import type {
   KeyValue, LogRecord, LogsRequest, MetricsRequest, Resource, Scope, Span, TracesRequest,
 } from '../../src/otlp/model';
 import { dataPointsOf } from '../../src/otlp/model';
 import { findAttribute } from '../../src/conditions';
+import { changedScalar, forgetBytes } from '../../src/otlp/record-bytes';
 import { AGENT_NAME_KEY, type Agent, type AgentDetector } from './agents';
 import { convertString, isoToUnixNano, isZeroTime, ownString, type NumberKind } from './values';
 
@@ -73,7 +75,10 @@ function fixTime(log: LogRecord, write: boolean): boolean {
     t = iso === undefined ? undefined : isoToUnixNano(iso);
   }
   if (t === undefined) return false;
-  if (write) log.timeUnixNano = t;
+  if (write) {
+    log.timeUnixNano = t;
+    changedScalar(log, 'timeUnixNano');
+  }
   return true;
 }
 
@@ -90,12 +95,14 @@ function fixEventName(log: LogRecord, agent: Agent | undefined, plan: Plan, writ
       if (log.eventName !== name) {
         if (!write) return true;
         log.eventName = name;
+        changedScalar(log, 'eventName');
         changed = true;
       }
     }
     if (plan.prefixEventNameAttribute && prefixed !== fromAttr) {
       if (!write) return true;
       kv!.value = { stringValue: prefixed };
+      forgetBytes(log);
       changed = true;
     }
   } else if (plan.eventName && log.eventName && RUST_CALLSITE.test(log.eventName)) {
@@ -103,6 +110,7 @@ function fixEventName(log: LogRecord, agent: Agent | undefined, plan: Plan, writ
     if (!write) return true;
     delete log.eventName;
     // A decoded protobuf message has '' on its prototype; a plain object has nothing left.
+    forgetBytes(log);
     changed = true;
   }
   return changed;
@@ -120,16 +128,24 @@ function fixLog(log: LogRecord, agent: Agent | undefined, plan: Plan, write: boo
   }
   if (fixNumbers(log.attributes, plan, write)) {
     if (!write) return true;
+    forgetBytes(log);
     changed = true;
   }
   if (agent && plan.agentName === 'record' && tagRecord(log, agent, write)) {
     if (!write) return true;
+    forgetBytes(log);
     changed = true;
   }
   return changed;
 }
 
 function fixSpan(span: Span, agent: Agent | undefined, plan: Plan, write: boolean): boolean {
+  const changed = changeSpan(span, agent, plan, write);
+  if (changed && write) forgetBytes(span);
+  return changed;
+}
+
+function changeSpan(span: Span, agent: Agent | undefined, plan: Plan, write: boolean): boolean {
   let changed = false;
   if (fixNumbers(span.attributes, plan, write)) {
     if (!write) return true;
@@ -209,6 +225,7 @@ export function normalizeMetrics(model: MetricsRequest, plan: Plan, write: boole
         for (const dp of dataPointsOf(m)) {
           if (tagRecord(dp, agent, write)) {
             if (!write) return true;
+            forgetBytes(m);
             changed = true;
           }
         }

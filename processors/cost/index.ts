@@ -11,6 +11,7 @@ import type { ProcessorFactory } from '../../src/pipeline/component';
 import { simpleProcessor } from '../../src/pipeline/simple-processor';
 import { forEachRecord } from '../../src/otlp/partition';
 import type { KeyValue, LogRecord, LogsRequest } from '../../src/otlp/model';
+import { forgetBytes } from '../../src/otlp/record-bytes';
 import { findAttribute } from '../../src/conditions';
 import { checkRows, loadPriceFile, shippedTable, shippedTablePath, type PriceRow } from './prices';
 import { PriceIndex } from './match';
@@ -117,13 +118,16 @@ export const costProcessor: ProcessorFactory<CostConfig> = {
         i++;
       });
       if (adds.size === 0) return batch;
-      const model = batch.edit() as LogsRequest;
+      const model = batch.editRecords() as LogsRequest;
       i = 0;
       for (const rl of model.resourceLogs ?? [])
         for (const sl of rl.scopeLogs ?? [])
           for (const log of sl.logRecords ?? []) {
             const kv = adds.get(i++);
-            if (kv) (log.attributes ??= []).push(kv);
+            if (kv) {
+              (log.attributes ??= []).push(kv);
+              forgetBytes(log);
+            }
           }
       return batch;
     });

@@ -6,6 +6,7 @@ import type { Batch } from '../../src/otlp/batch';
 import type { Condition } from '../../src/conditions';
 import type { LogsRequest, Metric, MetricsRequest, TracesRequest } from '../../src/otlp/model';
 import { METRIC_DATA_KINDS } from '../../src/otlp/model';
+import { forgetBytes } from '../../src/otlp/record-bytes';
 
 function kindOf(m: Metric) {
   for (const k of METRIC_DATA_KINDS) if (m[k]) return k;
@@ -26,7 +27,8 @@ export function filterLogs(batch: Batch, keep: Condition): Batch | null {
       }
   if (dropped === 0) return batch;
   if (dropped === flags.length) return null;
-  const m = batch.edit() as LogsRequest;
+  // Records that stay keep their received bytes: only lists change.
+  const m = batch.editRecords() as LogsRequest;
   let i = 0;
   m.resourceLogs = (m.resourceLogs ?? []).filter((rl) => {
     rl.scopeLogs = (rl.scopeLogs ?? []).filter((sl) => {
@@ -66,14 +68,18 @@ export function filterTraces(batch: Batch, spanKeep: Condition | undefined, even
       }
   if (spansDropped === 0 && eventsDropped === 0) return { out: batch, events: 0 };
   if (spansDropped === spanFlags.length) return { out: null, events: 0 };
-  const m = batch.edit() as TracesRequest;
+  const m = batch.editRecords() as TracesRequest;
   let s = 0;
   let e = 0;
   m.resourceSpans = (m.resourceSpans ?? []).filter((rs) => {
     rs.scopeSpans = (rs.scopeSpans ?? []).filter((ss) => {
       ss.spans = (ss.spans ?? []).filter((span) => {
         if (!spanFlags[s++]) return false;
-        if (eventKeep && span.events?.length) span.events = span.events.filter(() => eventFlags[e++]);
+        if (eventKeep && span.events?.length) {
+          const before = span.events.length;
+          span.events = span.events.filter(() => eventFlags[e++]);
+          if (span.events.length < before) forgetBytes(span);
+        }
         return true;
       });
       return ss.spans.length > 0;
@@ -119,7 +125,7 @@ export function filterMetrics(batch: Batch, metricKeep: Condition | undefined, p
       }
   if (!changed) return batch;
   if (!anyLeft) return null;
-  const m = batch.edit() as MetricsRequest;
+  const m = batch.editRecords() as MetricsRequest;
   let mi = 0;
   let pi = 0;
   m.resourceMetrics = (m.resourceMetrics ?? []).filter((rm) => {
@@ -129,7 +135,9 @@ export function filterMetrics(batch: Batch, metricKeep: Condition | undefined, p
         const kind = kindOf(metric);
         const data = kind ? metric[kind]! : undefined;
         if (!pointKeep || !data || !(data.dataPoints?.length)) return true;
+        const before = data.dataPoints.length;
         data.dataPoints = data.dataPoints.filter(() => pointFlags[pi++]);
+        if (data.dataPoints.length < before) forgetBytes(metric);
         return data.dataPoints.length > 0;
       });
       return sm.metrics.length > 0;

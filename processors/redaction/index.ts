@@ -93,7 +93,7 @@ export const redactionProcessor: ProcessorFactory<RedactionConfig> = {
       async consume(batch) {
         try {
           // Read-only first: a batch with nothing to redact goes on untouched, with its original bytes.
-          if (await redactor.walk(batch.signal, batch.read(), false)) await redactor.walk(batch.signal, batch.edit(), true);
+          if (await redactor.walk(batch.signal, batch.read(), false)) await redactor.walk(batch.signal, batch.editRecords(), true);
         } catch (e) {
           pending.flush();
           // Never forward what could not be redacted; refuse it for good, so the sender does not retry it.

@@ -5,12 +5,14 @@
 // The same walk runs twice: first read-only on batch.read(), stopping at the first
 // change (the first secret throws FOUND), so a batch that needs nothing is handed on
 // with its original bytes; then, only if needed, on batch.edit(), assigning the new
-// lists. Between records it lets the event loop run, every SLICE_MS at most.
+// lists, and telling record-bytes.ts which records changed (the others keep the bytes
+// they arrived with). Between records it lets the event loop run, every SLICE_MS at most.
 import { performance } from 'node:perf_hooks';
 import { eventNameOf } from '../../src/conditions';
 import { anyValueKind } from '../../src/conditions/values';
 import type { DataPoint, KeyValue, LogRecord, LogsRequest, MetricsRequest, Resource, Scope, Span, TracesRequest } from '../../src/otlp/model';
 import { METRIC_DATA_KINDS } from '../../src/otlp/model';
+import { forgetBytes } from '../../src/otlp/record-bytes';
 import type { Signal } from '../../src/otlp/schema';
 import { eventFields } from './content';
 import type { Hasher } from './identity';
@@ -134,6 +136,7 @@ export class Redactor {
           if (meta) {
             if (!apply) return true;
             m.metadata = meta;
+            forgetBytes(m);
             changed = true;
           }
           for (const kind of METRIC_DATA_KINDS) {
@@ -142,6 +145,7 @@ export class Redactor {
             for (const dp of data.dataPoints ?? []) {
               if (this.dataPoint(dp, apply)) {
                 if (!apply) return true;
+                forgetBytes(m);
                 changed = true;
               }
             }
@@ -182,6 +186,7 @@ export class Redactor {
     t.flush();
     if (!attrs && body === SAME && eventName === undefined) return false;
     if (!apply) return true;
+    forgetBytes(lr);
     if (body !== SAME && body !== DROP) lr.body = body;
     if (eventName !== undefined) lr.eventName = eventName;
     const list = attrs ?? lr.attributes ?? [];
@@ -220,6 +225,7 @@ export class Redactor {
       }
     }
     if (changed) {
+      forgetBytes(sp);
       t.flush();
       sp.attributes = this.withSummary(attrs ?? sp.attributes ?? [], t);
     }

@@ -8,6 +8,7 @@
 // records of one prompt cycle (see keys.ts), so those are kept or dropped whole.
 // A batch in which nothing is dropped or annotated is handed on as it came.
 import { Batch } from '../../src/otlp/batch';
+import { changedScalar, forgetBytes } from '../../src/otlp/record-bytes';
 import type { KeyValue, LogRecord, LogsRequest, Resource, Span, TracesRequest } from '../../src/otlp/model';
 import type { RecordContext } from '../../src/conditions';
 import { eventNameOf, eventNameTest, findAttribute, int64Value, scalarOf, stringOf } from '../../src/conditions';
@@ -182,13 +183,17 @@ export class Sampler {
     }
     if (!changed) return batch;
 
-    const edited = batch.edit() as LogsRequest;
+    // Records that are only dropped or kept as they are keep their received bytes.
+    const edited = batch.editRecords() as LogsRequest;
     let i = 0;
     edited.resourceLogs = (edited.resourceLogs ?? []).filter((rl) => {
       rl.scopeLogs = (rl.scopeLogs ?? []).filter((sl) => {
         sl.logRecords = (sl.logRecords ?? []).filter((log) => {
           const v = verdicts[i++];
-          if (v.keep && v.t !== undefined) annotateLog(log, v.t, v.rv);
+          if (v.keep && v.t !== undefined) {
+            annotateLog(log, v.t, v.rv);
+            forgetBytes(log);
+          }
           return v.keep;
         });
         return sl.logRecords.length > 0;
@@ -362,13 +367,16 @@ export class Sampler {
     }
     if (!changed) return batch;
 
-    const edited = batch.edit() as TracesRequest;
+    const edited = batch.editRecords() as TracesRequest;
     let i = 0;
     edited.resourceSpans = (edited.resourceSpans ?? []).filter((rs) => {
       rs.scopeSpans = (rs.scopeSpans ?? []).filter((ss) => {
         ss.spans = (ss.spans ?? []).filter((span) => {
           const v = verdicts[i++];
-          if (v.keep && v.t !== undefined) span.traceState = writeOt(span.traceState, v.t, v.rv);
+          if (v.keep && v.t !== undefined) {
+            span.traceState = writeOt(span.traceState, v.t, v.rv);
+            changedScalar(span, 'traceState');
+          }
           return v.keep;
         });
         return ss.spans.length > 0;

@@ -8,6 +8,7 @@
 import { signalTypes, Signal } from './schema';
 import { fromJson, toJson } from './json';
 import { scanRequest } from './wire';
+import { decodeKeepingBytes, encodeReusingBytes, forgetAllBytes } from './record-bytes';
 import { dataPointsOf, LogsRequest, MetricsRequest, RequestModel, TracesRequest } from './model';
 
 interface State {
@@ -94,15 +95,30 @@ export class Batch {
   /** The model, for reading only. */
   read(): RequestModel {
     const s = this.state;
-    if (s.model === undefined) s.model = signalTypes[this.signal].request.decode(s.proto!) as unknown as RequestModel;
+    if (s.model === undefined) s.model = decodeKeepingBytes(this.signal, s.proto!);
     return s.model;
   }
 
-  /** The model, for changing. Copies it first when it is shared; drops cached encodings. */
+  /**
+   * The model, for changing anything in it. Copies it first when it is shared; drops
+   * cached encodings, and the next encoding encodes every record anew.
+   */
   edit(): RequestModel {
+    const model = this.editRecords();
+    forgetAllBytes(this.signal, model);
+    return model;
+  }
+
+  /**
+   * The model, for changing, where records nobody changed keep the bytes they arrived
+   * with. The caller must pass every log record, span or metric whose own fields (or
+   * anything inside them) it changes to forgetBytes() from record-bytes.ts. Removing,
+   * adding and reordering records, and changing resources and scopes, need no call.
+   */
+  editRecords(): RequestModel {
     if (!this.owned) {
       const bytes = this.toProto();
-      this.state = { model: signalTypes[this.signal].request.decode(bytes) as unknown as RequestModel };
+      this.state = { model: decodeKeepingBytes(this.signal, bytes) };
       this.owned = true;
     } else {
       this.read();
@@ -134,7 +150,7 @@ export class Batch {
 
   toProto(): Uint8Array {
     const s = this.state;
-    if (s.proto === undefined) s.proto = signalTypes[this.signal].request.encode(s.model!).finish();
+    if (s.proto === undefined) s.proto = encodeReusingBytes(this.signal, s.model!);
     return s.proto;
   }
 

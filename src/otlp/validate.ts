@@ -11,7 +11,8 @@ export function rejectInvalid(batch: Batch): { rejected: number; message: string
   if (batch.signal === 'metrics') return { rejected: 0, message: '' };
   if (!hasInvalid(batch)) return { rejected: 0, message: '' };
   let rejected = 0;
-  const model = batch.edit();
+  // The records that stay keep their received bytes.
+  const model = batch.editRecords();
   if (batch.signal === 'traces') {
     for (const rs of (model as TracesRequest).resourceSpans)
       for (const ss of rs.scopeSpans) {

@@ -1,0 +1,231 @@
+// Decoding that remembers each record's received bytes, and encoding that reuses them.
+//
+// Every OTLP request has the same three-level envelope: request{1: repeated ResourceX},
+// ResourceX{1: resource, 2: repeated ScopeX, 3: schema_url}, ScopeX{1: scope, 2: repeated
+// record, 3: schema_url}, where a record is a log record, a span or a metric. The envelope is
+// walked here by hand; records are decoded by protobufjs one by one, and each keeps the
+// slice of the request it came from. Encoding writes those slices back as they are for
+// records nobody changed: re-encoding a record costs more than decoding it, and a processor
+// that masks one attribute of one record should not pay for the other records.
+//
+// A slice is only trusted while its record is unchanged: code that changes a record's own
+// fields calls forgetBytes(record) (Batch.editRecords() says who must; Batch.edit() forgets
+// every record's bytes, for code that changes records without saying which). The slice is
+// tied to the object it was decoded into, so a copy made with `{ ...record }` does not
+// inherit it. With AGENTRELAY_CHECK_REUSE=1 (the test suite sets it) every reused slice is
+// compared with a fresh encoding of its record, and a mismatch throws.
+import * as protobuf from 'protobufjs';
+import type { Signal } from './schema';
+import { signalTypes } from './schema';
+import type { RequestModel } from './model';
+
+const ORIGINAL = Symbol('received bytes');
+
+interface Original {
+  owner: object;
+  bytes: Uint8Array;
+  /** Scalar fields changed since: written after the bytes, where they override the old values. */
+  appended?: string[];
+}
+
+type Marked = { [ORIGINAL]?: Original };
+
+/** Protobuf wire tags of the envelope's fields (field number << 3 | 2, length-delimited). */
+const TAG_1 = (1 << 3) | 2;
+const TAG_2 = (2 << 3) | 2;
+const TAG_3 = (3 << 3) | 2;
+
+interface Shape {
+  request: protobuf.Type;
+  resourceX: protobuf.Type;
+  scopeX: protobuf.Type;
+  resource: protobuf.Type;
+  scope: protobuf.Type;
+  record: protobuf.Type;
+  /** Field names at each level: resourceLogs, scopeLogs, logRecords... */
+  resources: string;
+  scopes: string;
+  records: string;
+}
+
+function shapeOf(signal: Signal): Shape {
+  const request = signalTypes[signal].request;
+  const resources = signalTypes[signal].resourceField;
+  const resourceX = request.fields[resources].resolvedType as protobuf.Type;
+  const scopes = resourceX.fieldsById[2].name;
+  const scopeX = resourceX.fieldsById[2].resolvedType as protobuf.Type;
+  const records = scopeX.fieldsById[2].name;
+  return {
+    request,
+    resourceX,
+    scopeX,
+    resource: resourceX.fieldsById[1].resolvedType as protobuf.Type,
+    scope: scopeX.fieldsById[1].resolvedType as protobuf.Type,
+    record: scopeX.fieldsById[2].resolvedType as protobuf.Type,
+    resources,
+    scopes,
+    records,
+  };
+}
+
+const SHAPES: Record<Signal, Shape> = { logs: shapeOf('logs'), metrics: shapeOf('metrics'), traces: shapeOf('traces') };
+
+let CHECK = process.env.AGENTRELAY_CHECK_REUSE === '1';
+
+/** Turns the comparison of every reused record with a fresh encoding on or off (tests). */
+export function checkReuse(on: boolean): void {
+  CHECK = on;
+}
+
+type Fields = Record<string, unknown>;
+
+/** The request decoded as protobufjs would, each record remembering its bytes. */
+export function decodeKeepingBytes(signal: Signal, bytes: Uint8Array): RequestModel {
+  const sh = SHAPES[signal];
+  const r = protobuf.Reader.create(bytes);
+  const req = new sh.request.ctor() as unknown as Fields;
+  let list: unknown[] | undefined;
+  while (r.pos < r.len) {
+    const tag = r.uint32();
+    if (tag === TAG_1) {
+      const len = r.uint32();
+      (list ??= []).push(resourceX(sh, r, bytes, r.pos + len));
+    } else r.skipType(tag & 7);
+  }
+  if (list) req[sh.resources] = list;
+  return req as unknown as RequestModel;
+}
+
+function resourceX(sh: Shape, r: protobuf.Reader, bytes: Uint8Array, end: number): Fields {
+  const m = new sh.resourceX.ctor() as unknown as Fields;
+  let list: unknown[] | undefined;
+  while (r.pos < end) {
+    const tag = r.uint32();
+    if (tag === TAG_1) m.resource = sh.resource.decode(r, r.uint32());
+    else if (tag === TAG_2) {
+      const len = r.uint32();
+      (list ??= []).push(scopeX(sh, r, bytes, r.pos + len));
+    } else if (tag === TAG_3) m.schemaUrl = r.string();
+    else r.skipType(tag & 7);
+  }
+  if (list) m[sh.scopes] = list;
+  return m;
+}
+
+function scopeX(sh: Shape, r: protobuf.Reader, bytes: Uint8Array, end: number): Fields {
+  const m = new sh.scopeX.ctor() as unknown as Fields;
+  let list: unknown[] | undefined;
+  while (r.pos < end) {
+    const tag = r.uint32();
+    if (tag === TAG_1) m.scope = sh.scope.decode(r, r.uint32());
+    else if (tag === TAG_2) {
+      const len = r.uint32();
+      const start = r.pos;
+      const rec = sh.record.decode(r, len) as unknown as Marked;
+      rec[ORIGINAL] = { owner: rec, bytes: bytes.subarray(start, start + len) };
+      (list ??= []).push(rec);
+    } else if (tag === TAG_3) m.schemaUrl = r.string();
+    else r.skipType(tag & 7);
+  }
+  if (list) m[sh.records] = list;
+  return m;
+}
+
+/** After this, `record` is encoded from its fields, not from the bytes it arrived with. */
+export function forgetBytes(record: object): void {
+  const m = record as Marked;
+  if (m[ORIGINAL] !== undefined) m[ORIGINAL] = undefined;
+}
+
+/**
+ * Tells that `field` of `record`, a scalar field (a number, string, bool or enum: not a
+ * message, not repeated), got a new value, and that only such fields changed: the record
+ * keeps its bytes, and the new values are written after them. A parser keeps the last
+ * value it reads for a scalar field, so the result decodes as the changed record. It is
+ * cheaper than encoding the record anew (normalizing sets one field on every record).
+ */
+export function changedScalar(record: object, field: string): void {
+  const o = (record as Marked)[ORIGINAL];
+  if (o === undefined || o.owner !== record) return;
+  if (!o.appended) o.appended = [field];
+  else if (!o.appended.includes(field)) o.appended.push(field);
+}
+
+/** forgetBytes() for every record of the request. */
+export function forgetAllBytes(signal: Signal, model: RequestModel): void {
+  const sh = SHAPES[signal];
+  for (const rx of ((model as unknown as Fields)[sh.resources] as Fields[] | null | undefined) ?? [])
+    for (const sx of (rx[sh.scopes] as Fields[] | null | undefined) ?? [])
+      for (const rec of (sx[sh.records] as Marked[] | null | undefined) ?? []) if (rec[ORIGINAL] !== undefined) rec[ORIGINAL] = undefined;
+}
+
+/** The bytes `record` arrived with, while they are still what it will be sent with. */
+export function receivedBytes(record: object): Uint8Array | undefined {
+  const o = (record as Marked)[ORIGINAL];
+  return o !== undefined && o.owner === record && !o.appended ? o.bytes : undefined;
+}
+
+const has = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k);
+
+/**
+ * The request encoded as protobufjs encodes it (empty strings left out), except that
+ * records still holding their received bytes are written with those bytes.
+ */
+export function encodeReusingBytes(signal: Signal, model: RequestModel): Uint8Array {
+  const sh = SHAPES[signal];
+  const w = protobuf.Writer.create();
+  const resources = (model as unknown as Fields)[sh.resources] as Fields[] | null | undefined;
+  if (resources) {
+    for (const rx of resources) {
+      w.uint32(TAG_1).fork();
+      if (rx.resource != null && has(rx, 'resource')) sh.resource.encode(rx.resource as object, w.uint32(TAG_1).fork()).ldelim();
+      const scopes = rx[sh.scopes] as Fields[] | null | undefined;
+      if (scopes) for (const sx of scopes) encodeScopeX(sh, sx, w);
+      if (rx.schemaUrl) w.uint32(TAG_3).string(rx.schemaUrl as string);
+      w.ldelim();
+    }
+  }
+  return w.finish();
+}
+
+function encodeScopeX(sh: Shape, sx: Fields, w: protobuf.Writer): void {
+  w.uint32(TAG_2).fork();
+  if (sx.scope != null && has(sx, 'scope')) sh.scope.encode(sx.scope as object, w.uint32(TAG_1).fork()).ldelim();
+  const records = sx[sh.records] as Marked[] | null | undefined;
+  if (records) {
+    for (const rec of records) {
+      const o = rec[ORIGINAL];
+      const bytes = o !== undefined && o.owner === rec ? reusable(sh, rec, o) : undefined;
+      if (bytes !== undefined) {
+        if (CHECK) checkUnchanged(sh, rec, bytes);
+        w.uint32(TAG_2).bytes(bytes);
+      } else sh.record.encode(rec, w.uint32(TAG_2).fork()).ldelim();
+    }
+  }
+  if (sx.schemaUrl) w.uint32(TAG_3).string(sx.schemaUrl as string);
+  w.ldelim();
+}
+
+/** The record's bytes with its changed scalars after them; undefined when one was unset (it must be encoded). */
+function reusable(sh: Shape, rec: Marked, o: Original): Uint8Array | undefined {
+  if (!o.appended) return o.bytes;
+  const changed: Record<string, unknown> = {};
+  for (const f of o.appended) {
+    const v = (rec as Record<string, unknown>)[f];
+    if (v == null) return undefined;
+    changed[f] = v;
+  }
+  const tail = sh.record.encode(changed).finish();
+  const out = new Uint8Array(o.bytes.length + tail.length);
+  out.set(o.bytes, 0);
+  out.set(tail, o.bytes.length);
+  return out;
+}
+
+function checkUnchanged(sh: Shape, rec: object, bytes: Uint8Array): void {
+  const now = Buffer.from(sh.record.encode(rec).finish());
+  const then = Buffer.from(sh.record.encode(sh.record.decode(bytes)).finish());
+  if (!now.equals(then)) {
+    throw new Error(`a ${sh.record.name} was changed without forgetBytes(): its received bytes would have been sent`);
+  }
+}

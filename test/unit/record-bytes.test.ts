@@ -1,0 +1,152 @@
+// Record-level reuse of received bytes (src/otlp/record-bytes.ts), checked on the agents'
+// recorded requests: what is sent decodes to what the relay holds, records nobody changed
+// go out with the bytes they came with, and a changed record is never sent as it was.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import { Batch } from '../../src/otlp/batch';
+import { signalTypes, type Signal } from '../../src/otlp/schema';
+import { toJson } from '../../src/otlp/json';
+import { changedScalar, checkReuse, decodeKeepingBytes, encodeReusingBytes, forgetBytes, receivedBytes } from '../../src/otlp/record-bytes';
+import type { LogRecord, LogsRequest, RequestModel } from '../../src/otlp/model';
+import { listFixtures } from '../helpers/fixtures';
+
+const protoFixtures = listFixtures().filter((f) => f.format === 'proto');
+
+const asJson = (signal: Signal, bytes: Uint8Array) => toJson(signalTypes[signal].request, signalTypes[signal].request.decode(bytes));
+
+function recordsOf(signal: Signal, model: RequestModel): object[] {
+  const out: object[] = [];
+  const req = model as unknown as Record<string, { [k: string]: { [k: string]: object[] }[] }[]>;
+  const field = signalTypes[signal].resourceField;
+  const inner = { logs: ['scopeLogs', 'logRecords'], traces: ['scopeSpans', 'spans'], metrics: ['scopeMetrics', 'metrics'] }[signal];
+  for (const rx of req[field] ?? []) for (const sx of rx[inner[0]] ?? []) out.push(...((sx as unknown as Record<string, object[]>)[inner[1]] ?? []));
+  return out;
+}
+
+test('decoding keeps each record\'s bytes and reads the same model as protobufjs', () => {
+  assert.ok(protoFixtures.length >= 6, 'the recorded protobuf requests are found');
+  for (const f of protoFixtures) {
+    const bytes = fs.readFileSync(f.file);
+    const model = decodeKeepingBytes(f.signal, bytes);
+    assert.deepEqual(toJson(signalTypes[f.signal].request, model), asJson(f.signal, bytes), f.name);
+    const records = recordsOf(f.signal, model);
+    assert.ok(records.length > 0 && records.every((r) => receivedBytes(r) !== undefined), `${f.name}: every record keeps its bytes`);
+  }
+});
+
+test('a request nobody changed is sent with every record\'s received bytes, and reads the same', () => {
+  for (const f of protoFixtures) {
+    const bytes = fs.readFileSync(f.file);
+    const model = decodeKeepingBytes(f.signal, bytes);
+    const out = Buffer.from(encodeReusingBytes(f.signal, model));
+    assert.deepEqual(asJson(f.signal, out), asJson(f.signal, bytes), f.name);
+    // The envelope (resource, scope) is encoded anew; each record is copied.
+    let from = 0;
+    for (const rec of recordsOf(f.signal, model)) {
+      const own = Buffer.from(receivedBytes(rec)!);
+      const at = out.indexOf(own, from);
+      assert.ok(at >= 0, `${f.name}: a record's received bytes are in what is sent, in order`);
+      from = at + own.length;
+    }
+  }
+});
+
+function claudeLogs(): { bytes: Buffer; batch: Batch } {
+  const f = protoFixtures.find((x) => x.name.includes('claude-code') && x.signal === 'logs')!;
+  const bytes = fs.readFileSync(f.file);
+  return { bytes, batch: Batch.fromProto('logs', bytes) };
+}
+
+const logsOf = (m: RequestModel) => (m as LogsRequest).resourceLogs.flatMap((rl) => rl.scopeLogs.flatMap((sl) => sl.logRecords));
+
+test('a record passed to forgetBytes is encoded from its fields; the others keep their bytes', () => {
+  const { bytes, batch } = claudeLogs();
+  const logs = logsOf(batch.editRecords());
+  assert.ok(logs.length >= 3);
+  logs[1].attributes = [...logs[1].attributes, { key: 'added', value: { stringValue: 'yes' } }];
+  forgetBytes(logs[1]);
+  const sent = logsOf(signalTypes.logs.request.decode(batch.toProto()) as unknown as RequestModel);
+  assert.equal(sent.length, logs.length);
+  assert.equal(sent[1].attributes.at(-1)!.key, 'added');
+  const before = logsOf(signalTypes.logs.request.decode(bytes) as unknown as RequestModel);
+  assert.deepEqual(sent[0].attributes.map((a) => a.key), before[0].attributes.map((a) => a.key));
+  assert.ok(receivedBytes(logs[0]));
+  assert.equal(receivedBytes(logs[1]), undefined);
+});
+
+test('a changed scalar is written after the record\'s bytes and wins when decoded', () => {
+  const { batch } = claudeLogs();
+  const logs = logsOf(batch.editRecords());
+  const original = Buffer.from(signalTypes.logs.request.encode(batch.read()).finish());
+  logs[0].eventName = 'claude_code.renamed';
+  changedScalar(logs[0], 'eventName');
+  logs[0].severityNumber = 0;
+  changedScalar(logs[0], 'severityNumber');
+  const out = Buffer.from(batch.toProto());
+  const sent = logsOf(signalTypes.logs.request.decode(out) as unknown as RequestModel);
+  assert.equal(sent[0].eventName, 'claude_code.renamed');
+  assert.equal(sent[0].severityNumber, 0);
+  // Same record, only grown by the appended field: the rest was copied, not re-encoded.
+  assert.ok(out.length > original.length && out.length < original.length + 40);
+});
+
+test('an unset scalar makes the record be encoded anew, so the old value does not come back', () => {
+  const { batch } = claudeLogs();
+  const logs = logsOf(batch.editRecords());
+  logs[0].eventName = 'x';
+  changedScalar(logs[0], 'eventName');
+  delete (logs[0] as Partial<LogRecord>).eventName;
+  const sent = logsOf(signalTypes.logs.request.decode(batch.toProto()) as unknown as RequestModel);
+  assert.equal(sent[0].eventName, '');
+});
+
+test('a copy of a record does not inherit its bytes', () => {
+  const { batch } = claudeLogs();
+  const model = batch.editRecords() as LogsRequest;
+  const sl = model.resourceLogs[0].scopeLogs[0];
+  sl.logRecords[0] = { ...sl.logRecords[0], attributes: [] };
+  const sent = logsOf(signalTypes.logs.request.decode(batch.toProto()) as unknown as RequestModel);
+  assert.equal(sent[0].attributes.length, 0);
+});
+
+test('edit() forgets every record\'s bytes: changes made without saying so are still sent', () => {
+  const { batch } = claudeLogs();
+  const logs = logsOf(batch.edit());
+  logs[2].severityText = 'CHANGED';
+  const sent = logsOf(signalTypes.logs.request.decode(batch.toProto()) as unknown as RequestModel);
+  assert.equal(sent[2].severityText, 'CHANGED');
+});
+
+test('the check mode refuses to send a record changed without forgetBytes', () => {
+  const { batch } = claudeLogs();
+  const logs = logsOf(batch.editRecords());
+  logs[0].severityText = 'CHANGED';
+  checkReuse(true);
+  try {
+    assert.throws(() => batch.toProto(), /changed without forgetBytes/);
+  } finally {
+    checkReuse(process.env.AGENTRELAY_CHECK_REUSE === '1');
+  }
+});
+
+test('requests built from JSON encode as protobufjs encodes them', () => {
+  for (const f of listFixtures().filter((x) => x.format === 'json')) {
+    const batch = Batch.fromJsonObject(f.signal, JSON.parse(fs.readFileSync(f.file, 'utf8')));
+    const expected = Buffer.from(signalTypes[f.signal].request.encode(batch.read()).finish());
+    assert.ok(Buffer.from(batch.toProto()).equals(expected), f.name);
+  }
+});
+
+test('records of decoded requests joined into one keep their bytes', () => {
+  const { bytes } = claudeLogs();
+  const a = Batch.fromProto('logs', bytes);
+  const b = Batch.fromProto('logs', bytes);
+  // Decoded first, so the join merges models rather than concatenating encodings.
+  const [la, lb] = [logsOf(a.read()), logsOf(b.read())];
+  const joined = Batch.concat('logs', [a, b]);
+  const out = Buffer.from(joined.toProto());
+  const sent = logsOf(signalTypes.logs.request.decode(out) as unknown as RequestModel);
+  assert.equal(sent.length, la.length + lb.length);
+  for (const rec of [...la, ...lb]) assert.ok(out.includes(Buffer.from(receivedBytes(rec)!)));
+});
