@@ -85,6 +85,11 @@ export const batchProcessor: ProcessorFactory<BatchConfig> = {
           g = { held: [], items: 0, bytes: 0, waiters: [] };
           groups.set(key, g);
         }
+        // Held batches keep only their encoding: a decoded request takes several times its
+        // encoded size, and hundreds of them held for `timeout` made the garbage collector
+        // work harder than the rest of the relay. Unchanged records are copied, not encoded
+        // (record-bytes.ts). Not when a processor follows, which would decode it all again.
+        if (ctx.last) batch.compact();
         g.held.push(batch);
         g.items += n;
         let done = Promise.resolve();

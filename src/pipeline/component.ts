@@ -48,9 +48,16 @@ interface FactoryBase<C> {
   schema: Schema<C>;
 }
 
+export interface ProcessorContext extends ComponentContext {
+  signal: Signal;
+  pipeline: string;
+  /** True when no processor follows this one in its pipeline (only exporters and connectors). */
+  last?: boolean;
+}
+
 export interface ProcessorFactory<C = any> extends FactoryBase<C> {
   signals: readonly Signal[];
-  create(config: C, ctx: ComponentContext & { signal: Signal; pipeline: string }, next: Consumer): Processor;
+  create(config: C, ctx: ProcessorContext, next: Consumer): Processor;
 }
 
 export interface ExporterFactory<C = any> extends FactoryBase<C> {

@@ -96,7 +96,7 @@ export class Graph {
       for (let i = p.processors.length - 1; i >= 0; i--) {
         const pc = cfg.processors.get(p.processors[i])!;
         const out = observe({ component: pc.id, kind: 'processor', pipeline: p.id, signal: p.signal }, next);
-        const proc = pc.factory.create(pc.config, { ...this.ctx(pc.id), signal: p.signal, pipeline: p.id }, out);
+        const proc = pc.factory.create(pc.config, { ...this.ctx(pc.id), signal: p.signal, pipeline: p.id, last: i === p.processors.length - 1 }, out);
         chain.unshift(proc);
         next = proc;
       }
