@@ -195,31 +195,53 @@ function encodeScopeX(sh: Shape, sx: Fields, w: protobuf.Writer): void {
   if (records) {
     for (const rec of records) {
       const o = rec[ORIGINAL];
-      const bytes = o !== undefined && o.owner === rec ? reusable(sh, rec, o) : undefined;
-      if (bytes !== undefined) {
-        if (CHECK) checkUnchanged(sh, rec, bytes);
-        w.uint32(TAG_2).bytes(bytes);
-      } else sh.record.encode(rec, w.uint32(TAG_2).fork()).ldelim();
+      if (o === undefined || o.owner !== rec) sh.record.encode(rec, w.uint32(TAG_2).fork()).ldelim();
+      else if (!o.appended) {
+        if (CHECK) checkUnchanged(sh, rec, o.bytes);
+        w.uint32(TAG_2).bytes(o.bytes);
+      } else writeAppended(sh, rec, o, w);
     }
   }
   if (sx.schemaUrl) w.uint32(TAG_3).string(sx.schemaUrl as string);
   w.ldelim();
 }
 
-/** The record's bytes with its changed scalars after them; undefined when one was unset (it must be encoded). */
-function reusable(sh: Shape, rec: Marked, o: Original): Uint8Array | undefined {
-  if (!o.appended) return o.bytes;
+/**
+ * The record's bytes with its changed scalars encoded after them, straight into `w`; a
+ * record with a scalar unset since is encoded anew instead (leaving it out would leave the
+ * old value in force).
+ */
+function writeAppended(sh: Shape, rec: Marked, o: Original, w: protobuf.Writer): void {
   const changed: Record<string, unknown> = {};
-  for (const f of o.appended) {
+  for (const f of o.appended!) {
     const v = (rec as Record<string, unknown>)[f];
-    if (v == null) return undefined;
+    if (v == null) {
+      sh.record.encode(rec, w.uint32(TAG_2).fork()).ldelim();
+      return;
+    }
     changed[f] = v;
   }
-  const tail = sh.record.encode(changed).finish();
-  const out = new Uint8Array(o.bytes.length + tail.length);
-  out.set(o.bytes, 0);
-  out.set(tail, o.bytes.length);
-  return out;
+  w.uint32(TAG_2).fork();
+  const start = (w as unknown as RawWriter).pos;
+  writeRaw(w, o.bytes);
+  sh.record.encode(changed, w);
+  if (CHECK) checkUnchanged(sh, rec, (w as unknown as RawWriter).buf.slice(start, (w as unknown as RawWriter).pos));
+  w.ldelim();
+}
+
+/** protobufjs's writer, as its own methods use it: a growing buffer and a position in it. */
+interface RawWriter {
+  buf: Uint8Array;
+  pos: number;
+  _reserve(n: number): void;
+}
+
+/** Bytes written as they are, with no length before them (protobufjs has no public call for it). */
+function writeRaw(w: protobuf.Writer, bytes: Uint8Array): void {
+  const r = w as unknown as RawWriter;
+  r._reserve(bytes.length);
+  r.buf.set(bytes, r.pos);
+  r.pos += bytes.length;
 }
 
 function checkUnchanged(sh: Shape, rec: object, bytes: Uint8Array): void {
