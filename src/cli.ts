@@ -6,12 +6,17 @@
 //   agentrelay tap ...                    print what leaves a component of a running relay
 //   agentrelay healthcheck ...            exit 0 when a running relay answers /healthz (for HEALTHCHECK)
 // Exit codes: 0 success, 1 failure (bad config, cannot start, failed test), 2 usage error.
+import cluster from 'node:cluster';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import { loadConfigFile } from './config/load';
 import { Relay } from './relay';
 import { runTestFiles } from './configtest/run';
 import { runTap, parseTapArgs, TAP_USAGE } from './tap/client';
+import { createLogger } from './telemetry/logger';
+import { workerIndex } from './workers/identity';
+import { runPrimary } from './workers/primary';
+import { answerThePrimary, asWorkerConfig } from './workers/worker';
 
 const USAGE = `usage:
   agentrelay --config FILE [--watch]     run the relay on FILE; SIGHUP reloads it (--watch: also on change)
@@ -78,12 +83,25 @@ async function healthcheck(argv: string[]): Promise<number> {
 }
 
 async function run(configFile: string, watch: boolean): Promise<number> {
-  const result = loadConfigFile(configFile);
-  for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
-  for (const e of result.errors) process.stderr.write(`error: ${e}\n`);
+  const worker = cluster.isWorker;
+  // A worker's problems were printed by the primary, which loaded the same file.
+  const load = () => {
+    const r = loadConfigFile(configFile);
+    return worker && r.config ? { ...r, config: asWorkerConfig(r.config) } : r;
+  };
+  const result = load();
+  if (!worker) {
+    for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
+    for (const e of result.errors) process.stderr.write(`error: ${e}\n`);
+  }
   if (!result.config) return 1;
+  if (!worker && result.config.workers > 1) return runPrimary(configFile, result.config, watch, hashFile);
 
-  const relay = new Relay(result.config);
+  const t = result.config.telemetry;
+  const logger = worker
+    ? createLogger({ level: t.logs.level as 'info', format: t.logs.format as 'auto' }).child({ worker: workerIndex })
+    : undefined;
+  const relay = new Relay(result.config, logger);
   let signals = 0;
   const onSignal = (sig: string) => {
     if (++signals > 1) {
@@ -100,13 +118,18 @@ async function run(configFile: string, watch: boolean): Promise<number> {
     );
   };
   process.on('SIGTERM', () => onSignal('SIGTERM'));
-  process.on('SIGINT', () => onSignal('SIGINT'));
+  if (worker) {
+    // Ctrl-C reaches every process of the group; the primary stops the workers itself.
+    process.on('SIGINT', () => undefined);
+    // The primary is gone: nothing hands this worker connections any more.
+    process.on('disconnect', () => onSignal('primary exit'));
+  } else process.on('SIGINT', () => onSignal('SIGINT'));
 
   let loadedHash = hashFile(configFile);
   const reload = (why: string) => {
     relay.logger.info({ reason: why, config: configFile }, 'reloading the config');
     loadedHash = hashFile(configFile);
-    void relay.reload(loadConfigFile(configFile));
+    void relay.reload(load());
   };
   process.on('SIGHUP', () => reload('SIGHUP'));
   try {
@@ -116,7 +139,8 @@ async function run(configFile: string, watch: boolean): Promise<number> {
     await relay.stop().catch(() => undefined);
     return 1;
   }
-  if (watch) {
+  if (worker) answerThePrimary(relay);
+  else if (watch) {
     // Polling follows the symlink swaps a Kubernetes ConfigMap volume makes.
     fs.watchFile(configFile, { interval: 1000 }, () => {
       const h = hashFile(configFile);
@@ -166,5 +190,8 @@ async function main(): Promise<number> {
 }
 
 main().then((code) => {
-  if (code >= 0) process.exitCode = code;
+  if (code < 0) return;
+  process.exitCode = code;
+  // A worker's channel to the primary would keep it alive.
+  if (cluster.isWorker) process.exit(code);
 });

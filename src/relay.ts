@@ -15,7 +15,7 @@ import { Graph, type TapPoint } from './pipeline/graph';
 import { DeliveryError, type Consumer, type Receiver } from './pipeline/component';
 import type { Signal } from './otlp/schema';
 import { Telemetry } from './telemetry/metrics';
-import { HttpEndpoint, healthRoutes } from './telemetry/health';
+import { healthRoutes, telemetryEndpoints, type HttpEndpoint } from './telemetry/health';
 import { createLogger } from './telemetry/logger';
 import { TapHub } from './tap/hub';
 import { TapServer } from './tap/server';
@@ -71,12 +71,7 @@ export class Relay {
     this.gen = this.buildGeneration(cfg);
     const health = healthRoutes(() => this.state);
     const metricsRoute = { '/metrics': this.telemetry.serveMetrics.bind(this.telemetry) };
-    if (t.health.endpoint && t.health.endpoint === t.metrics.address) {
-      this.endpoints.push(new HttpEndpoint(t.health.endpoint, { ...health, ...metricsRoute }));
-    } else {
-      if (t.health.endpoint) this.endpoints.push(new HttpEndpoint(t.health.endpoint, health));
-      if (t.metrics.address) this.endpoints.push(new HttpEndpoint(t.metrics.address, metricsRoute));
-    }
+    this.endpoints.push(...telemetryEndpoints(t.health.endpoint, t.metrics.address, health, metricsRoute));
   }
 
   private get cfg(): RelayConfig {

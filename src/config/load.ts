@@ -54,6 +54,9 @@ const telemetrySchema = s.object({
 
 export type TelemetryConfig = SchemaType<typeof telemetrySchema>;
 
+/** More than the cores of any machine this runs on is a typo. */
+const workersSchema = s.number({ min: 1, max: 256, integer: true });
+
 export interface RelayConfig {
   receivers: Map<string, Component<ReceiverFactory>>;
   processors: Map<string, Component<ProcessorFactory>>;
@@ -61,6 +64,8 @@ export interface RelayConfig {
   connectors: Map<string, Component<ConnectorFactory>>;
   pipelines: PipelineSpec[];
   telemetry: TelemetryConfig;
+  /** Processes that run the pipelines behind the same ports (service.workers); 1: this process alone. */
+  workers: number;
 }
 
 export interface LoadResult {
@@ -168,6 +173,7 @@ function validate(raw: unknown, ctx: Ctx): RelayConfig {
     connectors: new Map(),
     pipelines: [],
     telemetry: telemetrySchema.check({}, [], { issues: [] })!,
+    workers: 1,
   };
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     err([], 'the config must be a map with receivers, exporters and service.pipelines');
@@ -210,10 +216,15 @@ function validate(raw: unknown, ctx: Ctx): RelayConfig {
   }
   const svc = service as Record<string, unknown>;
   for (const k of Object.keys(svc)) {
-    if (!['pipelines', 'telemetry', 'extensions'].includes(k)) err(['service', k], 'unknown key (known: pipelines, telemetry)');
+    if (!['pipelines', 'telemetry', 'workers', 'extensions'].includes(k)) err(['service', k], 'unknown key (known: pipelines, telemetry, workers)');
   }
   const tel = telemetrySchema.check(svc.telemetry ?? {}, ['service', 'telemetry'], ctx);
   if (tel) cfg.telemetry = tel;
+  const workers = workersSchema.check(svc.workers ?? 1, ['service', 'workers'], ctx);
+  if (workers !== undefined) cfg.workers = workers;
+  if (cfg.workers > 1 && cfg.telemetry.tap.endpoint) {
+    err(['service', 'telemetry', 'tap', 'endpoint'], 'the tap cannot run with service.workers above 1: each worker would show only the connections it happens to serve');
+  }
 
   const pipelines = svc.pipelines;
   if (pipelines === null || typeof pipelines !== 'object' || Array.isArray(pipelines) || Object.keys(pipelines).length === 0) {

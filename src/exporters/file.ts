@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { s, type SchemaType } from '../config/schema';
 import type { ExporterFactory } from '../pipeline/component';
 import { DeliveryError } from '../pipeline/component';
+import { workerFile } from '../workers/identity';
 
 const schema = s.object({
   /** Default: ./agentrelay-data/<exporter id>.jsonl (the id's `/` becomes `-`). */
@@ -81,7 +82,7 @@ export const fileExporter: ExporterFactory<Config> = {
   schema,
   signals: ['logs', 'metrics', 'traces'],
   create(config, ctx, signal) {
-    const file = path.resolve(config.path || path.join('agentrelay-data', `${ctx.id.replace(/\//g, '-')}.jsonl`));
+    const file = workerFile(path.resolve(config.path || path.join('agentrelay-data', `${ctx.id.replace(/\//g, '-')}.jsonl`)));
     let f = files.get(file);
     if (!f) {
       f = new JsonLinesFile(file, config.rotation.max_megabytes * 1024 * 1024, config.rotation.max_backups);

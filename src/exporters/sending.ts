@@ -17,6 +17,7 @@ import { Batch } from '../otlp/batch';
 import type { Signal } from '../otlp/schema';
 import { MemoryQueue, MERGE_MAX_BYTES, MERGE_MAX_ITEMS, notePersistentQueueConfigured, PersistentQueue, type QueueBounds, type QueueEvents, type SendQueue, type WhenFull } from './queues';
 import type { FsyncPolicy } from './persistent-queue';
+import { workerDirectory } from '../workers/identity';
 
 // ---------------------------------------------------------------------------
 // Config
@@ -331,7 +332,7 @@ export class QueuedRetrySender implements Exporter {
     this.countCorrupt = t.counter('persistent_queue_corrupt_records', 'Damaged stretches of a persistent queue skipped while reading it');
     this.countRecovered = t.counter('persistent_queue_recovered_items', 'Items found pending in a persistent queue at start (sent again; those in flight at a crash may arrive twice)');
     const q = this.queueCfg;
-    this.persistentDir = q.enabled && q.persistent.directory ? queueDirectory(q.persistent.directory, this.ctx.id, this.signal) : undefined;
+    this.persistentDir = q.enabled && q.persistent.directory ? queueDirectory(workerDirectory(q.persistent.directory), this.ctx.id, this.signal) : undefined;
     this.bounds = {
       requests: q.queue_size,
       items: q.max_items,

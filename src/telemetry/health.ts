@@ -57,3 +57,14 @@ export function healthRoutes(state: () => 'starting' | 'ready' | 'stopping') {
     },
   };
 }
+
+type Routes = Record<string, (req: http.IncomingMessage, res: http.ServerResponse) => void>;
+
+/** The listeners for the health routes and /metrics: one when both have the same address, none for an empty one. */
+export function telemetryEndpoints(healthAt: string, metricsAt: string, health: Routes, metrics: Routes): HttpEndpoint[] {
+  if (healthAt && healthAt === metricsAt) return [new HttpEndpoint(healthAt, { ...health, ...metrics })];
+  const out: HttpEndpoint[] = [];
+  if (healthAt) out.push(new HttpEndpoint(healthAt, health));
+  if (metricsAt) out.push(new HttpEndpoint(metricsAt, metrics));
+  return out;
+}

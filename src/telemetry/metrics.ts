@@ -2,9 +2,12 @@
 // component and signal, kept by the OpenTelemetry metrics SDK and served in the
 // Prometheus text format (and optionally pushed over OTLP).
 import { MeterProvider, PeriodicExportingMetricReader, type MetricReader } from '@opentelemetry/sdk-metrics';
-import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import type { Counter, Attributes } from '@opentelemetry/api';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { workerIndex } from '../workers/identity';
 
 export interface TelemetryOptions {
   /** Push the relay's own metrics to this OTLP/HTTP metrics URL too. */
@@ -55,7 +58,14 @@ export class Telemetry {
         }),
       );
     }
-    this.provider = new MeterProvider({ readers });
+    // Pushed metrics name their process, as the Collector's own do: several relays (or the
+    // workers of one) pushing to one backend would otherwise write the same series.
+    const resource = resourceFromAttributes({
+      'service.name': 'agentrelay',
+      'service.instance.id': randomUUID(),
+      ...(workerIndex !== undefined ? { 'agentrelay.worker': workerIndex } : {}),
+    });
+    this.provider = new MeterProvider({ readers, resource });
     if (opts.otlpEndpoint) {
       // The push reader collects on its own schedule; keep what it reads at most a second old.
       this.flushTimer = setInterval(() => this.flush(), 1000);
@@ -150,6 +160,13 @@ export class Telemetry {
       if (Object.entries(match).every(([k, x]) => series.attrs[k] === x)) sum += series.total;
     }
     return sum;
+  }
+
+  /** What /metrics would answer, as text (a worker hands it to the primary, which serves the sum). */
+  async prometheusText(): Promise<string> {
+    this.flush();
+    const { resourceMetrics } = await this.prometheus.collect();
+    return new PrometheusSerializer(undefined, false, undefined, true, true).serialize(resourceMetrics);
   }
 
   serveMetrics(req: IncomingMessage, res: ServerResponse): void {

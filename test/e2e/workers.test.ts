@@ -1,0 +1,143 @@
+// service.workers: several processes behind the receivers' ports. The relay is started as
+// a real process; requests come on separate connections, so the primary hands them to
+// different workers; each worker writes its own file.
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import * as grpc from '@grpc/grpc-js';
+import { CLI, counterValue, freePort, readJsonLines, startRelay, tempDir, waitFor, type RunningRelay } from '../helpers/relay-process';
+import { logsJson, logsProto, unary } from './delivery-helpers';
+
+/** POST on a connection of its own (no keep-alive pool), so connections spread over workers. */
+function post(port: number, body: Buffer): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: '127.0.0.1', port, path: '/v1/logs', method: 'POST', agent: false, headers: { 'content-type': 'application/json', connection: 'close' } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode!));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+function bodiesIn(dir: string): string[] {
+  const out: string[] = [];
+  for (const f of fs.readdirSync(dir).filter((x) => x.endsWith('.jsonl')))
+    for (const line of readJsonLines(path.join(dir, f)))
+      for (const rl of (line.resourceLogs as any[]) ?? [])
+        for (const sl of rl.scopeLogs ?? []) for (const lr of sl.logRecords ?? []) out.push(lr.body.stringValue);
+  return out;
+}
+
+async function relayWithWorkers(extra = ''): Promise<{ relay: RunningRelay; http: number; grpc: number }> {
+  const [httpPort, grpcPort] = [await freePort(), await freePort()];
+  const relay = await startRelay(`
+receivers:
+  otlp:
+    protocols:
+      http: {endpoint: 127.0.0.1:${httpPort}}
+      grpc: {endpoint: 127.0.0.1:${grpcPort}}
+processors:
+  # Held for longer than the test: what the files get at the end comes from the drain at shutdown.
+  batch: {timeout: 60s}
+exporters:
+  file: {path: ./out/logs.jsonl}
+service:
+  workers: 2
+  pipelines:
+    logs: {receivers: [otlp], processors: [batch], exporters: [file]}
+  telemetry:
+    logs: {level: debug, format: json}
+    health: {endpoint: 127.0.0.1:HEALTH}
+    metrics: {address: 127.0.0.1:METRICS}
+    shutdown_timeout: 5s
+${extra}`);
+  return { relay, http: httpPort, grpc: grpcPort };
+}
+
+test('two workers share the ports; /metrics sums them; SIGTERM drains both', async () => {
+  const { relay, http: port, grpc: grpcPort } = await relayWithWorkers();
+  let stopped = false;
+  try {
+    const ids: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      const pair = [`h${i}a`, `h${i}b`];
+      ids.push(...pair);
+      assert.equal(await post(port, logsJson(pair)), 200);
+    }
+    const client = new grpc.Client(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure());
+    try {
+      for (let i = 0; i < 5; i++) {
+        ids.push(`g${i}`);
+        const { err } = await unary(client, logsProto([`g${i}`]));
+        assert.equal(err, null);
+      }
+    } finally {
+      client.close();
+    }
+    const text = await relay.metrics();
+    assert.equal(counterValue(text, 'agentrelay_receiver_accepted_items_total', { signal: 'logs' }), ids.length);
+    assert.match(text, /^agentrelay_workers 2$/m);
+
+    assert.equal(await relay.stop(), 0);
+    stopped = true;
+    const out = path.join(relay.dir, 'out');
+    const files = fs.readdirSync(out).sort();
+    assert.deepEqual(files, ['logs.worker-0.jsonl', 'logs.worker-1.jsonl'], 'each worker writes its own file');
+    for (const f of files) assert.ok(readJsonLines(path.join(out, f)).length > 0, `${f}: the worker served some of the requests`);
+    assert.deepEqual(bodiesIn(out).sort(), ids.sort(), 'every accepted record was written once, held ones drained at shutdown');
+  } finally {
+    if (!stopped) await relay.stop();
+  }
+});
+
+test('a worker that dies is replaced and the relay keeps taking data', async () => {
+  const { relay, http: port } = await relayWithWorkers();
+  try {
+    const readyPids = () =>
+      relay
+        .output()
+        .split('\n')
+        .filter((l) => l.includes('"worker ready"'))
+        .map((l) => JSON.parse(l).pid as number);
+    const pids = await waitFor(() => (readyPids().length >= 2 ? readyPids() : undefined), 10000, 'two workers ready');
+    const victim = pids![0];
+    process.kill(victim, 'SIGKILL');
+    await waitFor(() => relay.output().includes('worker exited; starting another') || undefined, 10000, 'the primary noticing');
+    await waitFor(() => (readyPids().length >= 3 ? true : undefined), 15000, 'a new worker ready');
+    for (let i = 0; i < 10; i++) assert.equal(await post(port, logsJson([`after${i}`])), 200);
+    const text = await relay.metrics();
+    assert.match(text, /^agentrelay_workers 2$/m);
+    assert.equal((await fetch(`http://127.0.0.1:${relay.healthPort}/readyz`)).status, 200);
+  } finally {
+    assert.equal(await relay.stop(), 0);
+  }
+});
+
+test('validate: the tap cannot run with workers, and workers must be a whole number from 1', () => {
+  const dir = tempDir();
+  const check = (service: string) => {
+    const file = path.join(dir, 'c.yaml');
+    fs.writeFileSync(file, `receivers: {otlp: {protocols: {http: {endpoint: 127.0.0.1:4318}}}}
+exporters: {debug: {}}
+service:
+${service}
+  pipelines:
+    logs: {receivers: [otlp], exporters: [debug]}
+`);
+    return spawnSync(process.execPath, [CLI, 'validate', '--config', file], { encoding: 'utf8' });
+  };
+  const tap = check('  workers: 2\n  telemetry: {tap: {endpoint: 127.0.0.1:4999}}');
+  assert.equal(tap.status, 1);
+  assert.match(tap.stderr, /service\.telemetry\.tap\.endpoint: the tap cannot run with service\.workers above 1/);
+  const zero = check('  workers: 0');
+  assert.equal(zero.status, 1);
+  assert.match(zero.stderr, /service\.workers/);
+  assert.equal(check('  workers: 3').status, 0);
+});
