@@ -13,7 +13,8 @@ import { signalTypes } from '../src/otlp/schema';
 import { loadConfigText } from '../src/config/load';
 import type { LoadgenArgs, LoadgenResult } from './loadgen';
 
-// --quick: short runs; --only=agents,passthrough,processor:redaction,...: just those cases.
+// --quick: short runs; --only=agents,passthrough,workers,processor:redaction,...: just those cases
+// (workers: the agents case again with service.workers: 2; it needs agents in the list).
 const QUICK = process.argv.includes('--quick');
 const SATURATE_MS = QUICK ? 2500 : 6000;
 const WARMUP_MS = QUICK ? 800 : 1500;
@@ -42,15 +43,47 @@ interface Row {
   note?: string;
 }
 
-function cpuSeconds(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+/** The process and its descendants: a relay with service.workers is a primary and its workers. */
+function processTree(pid: number): number[] {
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) {
+    try {
+      for (const tid of fs.readdirSync(`/proc/${out[i]}/task`))
+        for (const c of fs.readFileSync(`/proc/${out[i]}/task/${tid}/children`, 'utf8').split(' ')) if (c) out.push(Number(c));
+    } catch {
+      // The process is gone.
+    }
+  }
+  return out;
 }
 
+/** A sum over the process tree of `pid`; processes that exit in between are skipped. */
+function sumOverTree(pid: number, read: (p: number) => number): number {
+  let total = 0;
+  for (const p of processTree(pid)) {
+    try {
+      total += read(p);
+    } catch {
+      // The process is gone.
+    }
+  }
+  return total;
+}
+
+function cpuSeconds(pid: number): number {
+  return sumOverTree(pid, (p) => {
+    const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+  });
+}
+
+/** Summed over the processes: with workers, the memory the relay takes on the machine. */
 function peakRssMiB(pid: number): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
+  return sumOverTree(pid, (p) => {
+    const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${p}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : NaN;
+  });
 }
 
 function startProcess(args: string[], env: NodeJS.ProcessEnv = {}): { proc: ChildProcess; firstLine: Promise<string>; output: () => string } {
@@ -127,7 +160,7 @@ interface RelaySetup {
   exporters: number;
 }
 
-function relayYaml(http: number, grpc: number, health: number, sinks: number[], setup: RelaySetup, withBatch: boolean): string {
+function relayYaml(http: number, grpc: number, health: number, sinks: number[], setup: RelaySetup, withBatch: boolean, workers = 1): string {
   const exporterIds = sinks.map((_, i) => `otlphttp/s${i}`);
   const pipelines = (['logs', 'metrics', 'traces'] as const)
     .map((sig) => {
@@ -145,6 +178,7 @@ ${setup.definitions || '  {}'}
 exporters:
 ${sinks.map((p, i) => `  ${exporterIds[i]}: {endpoint: "http://127.0.0.1:${p}", compression: none, sending_queue: {queue_size: 5000, num_consumers: 16}}`).join('\n')}
 service:
+  workers: ${workers}
   pipelines:
 ${pipelines}
   telemetry:
@@ -191,8 +225,12 @@ function latencies(lg: LoadgenResult, got: { arrivals: [number, number][] }): { 
 }
 
 function rssMiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Math.round(Number(m[1]) / 1024) : NaN;
+  return Math.round(
+    sumOverTree(pid, (p) => {
+      const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${p}/status`, 'utf8'));
+      return m ? Number(m[1]) / 1024 : NaN;
+    }),
+  );
 }
 
 /**
@@ -448,15 +486,23 @@ async function main(): Promise<void> {
     if (!want('agents')) continue;
     // Two exporters to one sink: the sink must see every record twice.
     const agents = setupFor(agentsPerSignal, valid);
-    const twoToOne = async (withBatch: boolean) => {
+    const twoToOne = (workers: number) => async (withBatch: boolean) => {
       const [http, grpc, health] = [await freePort(), await freePort(), await freePort()];
-      const r = await startRelay(relayYaml(http, grpc, health, [sinks[0].port, sinks[0].port], agents.setup, withBatch));
+      const r = await startRelay(relayYaml(http, grpc, health, [sinks[0].port, sinks[0].port], agents.setup, withBatch, workers));
       return { pid: r.proc.pid!, url: `http://127.0.0.1:${r.http}`, stop: () => stop(r.proc), expectFactor: 2 };
     };
-    const row = await measure('agents', workload, twoToOne, sinks[0], { latency: true, lossy: agents.setup.processors.logs?.includes('sampling'), reps: RATIO_REPS });
+    const lossy = agents.setup.processors.logs?.includes('sampling');
+    const row = await measure('agents', workload, twoToOne(1), sinks[0], { latency: true, lossy, reps: RATIO_REPS });
     if (agents.missing.length) row.note = `${row.note ? row.note + '; ' : ''}not yet implemented, left out: ${agents.missing.join(', ')}`;
     rows.push(row);
     print(row);
+    if (!want('workers')) continue;
+    // service.workers: 2. On two cores shared with the load generator and the sink, what it
+    // shows is records/s (throughput); records per CPU-second does not improve with processes.
+    const two = await measure('agents, 2 workers', workload, twoToOne(2), sinks[0], { latency: true, lossy, reps: 1 });
+    two.note = [two.note, 'CPU and RSS summed over the primary and its workers'].filter(Boolean).join('; ');
+    rows.push(two);
+    print(two);
   }
   for (const p of Object.keys(PROCESSOR_DEFS)) {
     if (!want(`processor:${p}`)) continue;
