@@ -17,6 +17,7 @@ import { createLogger } from './telemetry/logger';
 import { workerIndex } from './workers/identity';
 import { runPrimary } from './workers/primary';
 import { answerThePrimary, asWorkerConfig } from './workers/worker';
+import type { ToWorker } from './workers/messages';
 
 const USAGE = `usage:
   agentrelay --config FILE [--watch]     run the relay on FILE; SIGHUP reloads it (--watch: also on change)
@@ -102,13 +103,11 @@ async function run(configFile: string, watch: boolean): Promise<number> {
     ? createLogger({ level: t.logs.level as 'info', format: t.logs.format as 'auto' }).child({ worker: workerIndex })
     : undefined;
   const relay = new Relay(result.config, logger);
-  let signals = 0;
-  const onSignal = (sig: string) => {
-    if (++signals > 1) {
-      relay.logger.warn({ signal: sig }, 'second signal: exiting without draining');
-      process.exit(1);
-    }
-    relay.logger.info({ signal: sig }, 'signal received');
+  let stopping = false;
+  const stop = (why: string) => {
+    if (stopping) return;
+    stopping = true;
+    relay.logger.info({ signal: why }, 'signal received');
     relay.stop().then(
       () => process.exit(0),
       (err) => {
@@ -117,12 +116,28 @@ async function run(configFile: string, watch: boolean): Promise<number> {
       },
     );
   };
+  let signals = 0;
+  const onSignal = (sig: string) => {
+    if (++signals > 1) {
+      relay.logger.warn({ signal: sig }, 'second signal: exiting without draining');
+      process.exit(1);
+    }
+    stop(sig);
+  };
   process.on('SIGTERM', () => onSignal('SIGTERM'));
   if (worker) {
-    // Ctrl-C reaches every process of the group; the primary stops the workers itself.
+    // Ctrl-C reaches every process of the group, and systemd's default KillMode signals
+    // them all: the primary's stop message and a signal of one's own are one stop, not two.
     process.on('SIGINT', () => undefined);
+    process.on('message', (m: ToWorker) => {
+      if (m?.t === 'stop') stop('stop from the primary');
+      else if (m?.t === 'hurry') {
+        relay.logger.warn('the primary got a second signal: exiting without draining');
+        process.exit(1);
+      }
+    });
     // The primary is gone: nothing hands this worker connections any more.
-    process.on('disconnect', () => onSignal('primary exit'));
+    process.on('disconnect', () => stop('primary exit'));
   } else process.on('SIGINT', () => onSignal('SIGINT'));
 
   let loadedHash = hashFile(configFile);

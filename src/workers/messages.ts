@@ -4,4 +4,9 @@
 export type FromWorker = { t: 'ready' } | { t: 'metrics'; id: number; text: string };
 
 /** Primary to worker. */
-export type ToWorker = { t: 'metrics'; id: number };
+export type ToWorker =
+  | { t: 'metrics'; id: number }
+  /** Drain and exit (the primary got SIGTERM or SIGINT). */
+  | { t: 'stop' }
+  /** Exit now, without draining (a second signal). */
+  | { t: 'hurry' };

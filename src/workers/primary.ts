@@ -162,7 +162,7 @@ export class Primary {
   }
 
   /**
-   * Asks every worker to drain and stop (SIGTERM), waits for them, then closes the
+   * Asks every worker to drain and stop, waits for them, then closes the
    * endpoints. Resolves to the exit code: 1 if a worker did not stop cleanly.
    */
   stop(): Promise<number> {
@@ -172,7 +172,7 @@ export class Primary {
         .filter((s) => s.worker.process.exitCode === null && s.worker.process.signalCode === null)
         .map((s) => new Promise<void>((resolve) => {
           s.worker.once('exit', () => resolve());
-          s.worker.process.kill('SIGTERM');
+          this.send(s.worker, { t: 'stop' });
         }));
       // Workers give up draining after shutdown_timeout; past a margin on that, they are killed.
       const limit = setTimeout(() => {
@@ -189,7 +189,7 @@ export class Primary {
 
   /** A second SIGTERM or SIGINT: the workers exit without draining. */
   hurry(): void {
-    for (const s of this.slots.values()) s.worker.process.kill('SIGTERM');
+    for (const s of this.slots.values()) this.send(s.worker, { t: 'hurry' });
   }
 
   get log(): Logger {

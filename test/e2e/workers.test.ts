@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import * as grpc from '@grpc/grpc-js';
 import { CLI, counterValue, freePort, readJsonLines, startRelay, tempDir, waitFor, type RunningRelay } from '../helpers/relay-process';
 import { logsJson, logsProto, unary } from './delivery-helpers';
+import { decodePb } from '../helpers/plain-proto';
 
 /** POST on a connection of its own (no keep-alive pool), so connections spread over workers. */
 function post(port: number, body: Buffer): Promise<number> {
@@ -35,7 +36,7 @@ function bodiesIn(dir: string): string[] {
   return out;
 }
 
-async function relayWithWorkers(extra = ''): Promise<{ relay: RunningRelay; http: number; grpc: number }> {
+async function relayWithWorkers(exporters = 'exporters:\n  file: {path: ./out/logs.jsonl}\n', exporter = 'file'): Promise<{ relay: RunningRelay; http: number; grpc: number }> {
   const [httpPort, grpcPort] = [await freePort(), await freePort()];
   const relay = await startRelay(`
 receivers:
@@ -46,18 +47,16 @@ receivers:
 processors:
   # Held for longer than the test: what the files get at the end comes from the drain at shutdown.
   batch: {timeout: 60s}
-exporters:
-  file: {path: ./out/logs.jsonl}
-service:
+${exporters}service:
   workers: 2
   pipelines:
-    logs: {receivers: [otlp], processors: [batch], exporters: [file]}
+    logs: {receivers: [otlp], processors: [batch], exporters: [${exporter}]}
   telemetry:
     logs: {level: debug, format: json}
     health: {endpoint: 127.0.0.1:HEALTH}
     metrics: {address: 127.0.0.1:METRICS}
     shutdown_timeout: 5s
-${extra}`);
+`);
   return { relay, http: httpPort, grpc: grpcPort };
 }
 
@@ -117,6 +116,43 @@ test('a worker that dies is replaced and the relay keeps taking data', async () 
     assert.equal((await fetch(`http://127.0.0.1:${relay.healthPort}/readyz`)).status, 200);
   } finally {
     assert.equal(await relay.stop(), 0);
+  }
+});
+
+test('SIGTERM to every process at once, as systemd sends it by default, is one drain, not two', async () => {
+  // A backend that answers after 400 ms: the workers are still draining when the primary's
+  // stop reaches them, after their own SIGTERM.
+  const received: string[] = [];
+  const backend = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const body = decodePb('logs', Buffer.concat(chunks));
+      for (const rl of body.resourceLogs ?? []) for (const sl of rl.scopeLogs ?? []) for (const lr of sl.logRecords ?? []) received.push(lr.body.stringValue);
+      setTimeout(() => res.end(), 400);
+    });
+  });
+  await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
+  const backendPort = (backend.address() as import('node:net').AddressInfo).port;
+  const { relay, http: port } = await relayWithWorkers(`exporters:\n  otlphttp: {endpoint: "http://127.0.0.1:${backendPort}", compression: none}\n`, 'otlphttp');
+  try {
+    const pids = await waitFor(() => {
+      const p = relay.output().split('\n').filter((l) => l.includes('"worker ready"')).map((l) => JSON.parse(l).pid as number);
+      return p.length >= 2 ? p : undefined;
+    }, 10000, 'two workers ready');
+    const ids: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      ids.push(`s${i}`);
+      assert.equal(await post(port, logsJson([`s${i}`])), 200);
+    }
+    const exited = new Promise<number | null>((resolve) => relay.proc.on('exit', (code) => resolve(code)));
+    for (const pid of [relay.proc.pid!, ...pids!]) process.kill(pid, 'SIGTERM');
+    assert.equal(await exited, 0);
+    assert.doesNotMatch(relay.output(), /exiting without draining/);
+    assert.deepEqual(received.sort(), ids.sort());
+  } finally {
+    backend.closeAllConnections();
+    backend.close();
   }
 });
 

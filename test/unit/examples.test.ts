@@ -237,6 +237,8 @@ test('systemd unit: runs the daemon on its config, reloads with SIGHUP, unprivil
   assert.deepEqual(svc.get('WorkingDirectory'), ['/var/lib/agentrelay']);
   assert.deepEqual(svc.get('EnvironmentFile'), ['-/etc/agentrelay/agentrelay.env']);
   assert.ok(Number(svc.get('TimeoutStopSec')![0]) > 15, 'longer than the default shutdown_timeout');
+  // With service.workers the relay stops its workers itself; the default control-group mode would signal them too.
+  assert.deepEqual(svc.get('KillMode'), ['mixed']);
   assert.deepEqual(unit.get('Install')!.get('WantedBy'), ['multi-user.target']);
   // The config writes only under the state directory, and reads what the env file sets.
   const cfgText = fs.readFileSync(path.join(dir, 'agentrelay.yaml'), 'utf8');
