@@ -8,7 +8,7 @@ import type {
 } from '../../src/otlp/model';
 import { dataPointsOf } from '../../src/otlp/model';
 import { findAttribute } from '../../src/conditions';
-import { changedScalar, forgetBytes } from '../../src/otlp/record-bytes';
+import { forgetBytes, setScalar } from '../../src/otlp/record-bytes';
 import { AGENT_NAME_KEY, type Agent, type AgentDetector } from './agents';
 import { convertString, isoToUnixNano, isZeroTime, ownString, type NumberKind } from './values';
 
@@ -75,10 +75,7 @@ function fixTime(log: LogRecord, write: boolean): boolean {
     t = iso === undefined ? undefined : isoToUnixNano(iso);
   }
   if (t === undefined) return false;
-  if (write) {
-    log.timeUnixNano = t;
-    changedScalar(log, 'timeUnixNano');
-  }
+  if (write) setScalar(log, 'timeUnixNano', t);
   return true;
 }
 
@@ -94,8 +91,7 @@ function fixEventName(log: LogRecord, agent: Agent | undefined, plan: Plan, writ
       const name = plan.prefixEventName ? prefixed : fromAttr;
       if (log.eventName !== name) {
         if (!write) return true;
-        log.eventName = name;
-        changedScalar(log, 'eventName');
+        setScalar(log, 'eventName', name);
         changed = true;
       }
     }

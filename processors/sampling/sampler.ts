@@ -8,7 +8,7 @@
 // records of one prompt cycle (see keys.ts), so those are kept or dropped whole.
 // A batch in which nothing is dropped or annotated is handed on as it came.
 import { Batch } from '../../src/otlp/batch';
-import { changedScalar, forgetBytes } from '../../src/otlp/record-bytes';
+import { forgetBytes, setScalar } from '../../src/otlp/record-bytes';
 import type { KeyValue, LogRecord, LogsRequest, Resource, Span, TracesRequest } from '../../src/otlp/model';
 import type { RecordContext } from '../../src/conditions';
 import { eventNameOf, eventNameTest, findAttribute, int64Value, scalarOf, stringOf } from '../../src/conditions';
@@ -374,8 +374,7 @@ export class Sampler {
         ss.spans = (ss.spans ?? []).filter((span) => {
           const v = verdicts[i++];
           if (v.keep && v.t !== undefined) {
-            span.traceState = writeOt(span.traceState, v.t, v.rv);
-            changedScalar(span, 'traceState');
+            setScalar(span, 'traceState', writeOt(span.traceState, v.t, v.rv));
           }
           return v.keep;
         });

@@ -9,7 +9,8 @@
 // that masks one attribute of one record should not pay for the other records.
 //
 // A slice is only trusted while its record is unchanged: code that changes a record's own
-// fields calls forgetBytes(record) (Batch.editRecords() says who must; Batch.edit() forgets
+// fields calls forgetBytes(record) or sets a scalar with setScalar() (Batch.editRecords()
+// says who must; Batch.edit() forgets
 // every record's bytes, for code that changes records without saying which). The slice is
 // tied to the object it was decoded into, so a copy made with `{ ...record }` does not
 // inherit it. With AGENTRELAY_CHECK_REUSE=1 (the test suite sets it) every reused slice is
@@ -138,17 +139,33 @@ export function forgetBytes(record: object): void {
 }
 
 /**
- * Tells that `field` of `record`, a scalar field (a number, string, bool or enum: not a
- * message, not repeated), got a new value, and that only such fields changed: the record
- * keeps its bytes, and the new values are written after them. A parser keeps the last
- * value it reads for a scalar field, so the result decodes as the changed record. It is
- * cheaper than encoding the record anew (normalizing sets one field on every record).
+ * Sets `field` of `record`, a scalar field (a number, string, bool or enum: not a message,
+ * not repeated). A record that keeps its bytes and had no value there keeps them, with the
+ * new value written after them (cheaper than encoding the record anew: normalizing sets one
+ * field on every record). One that had a value is encoded anew, so that the old value does
+ * not ride along in the bytes, where a decoder would skip it but it would still be sent.
  */
-export function changedScalar(record: object, field: string): void {
+export function setScalar<T extends object, K extends keyof T & string>(record: T, field: K, value: T[K]): void {
+  const before = record[field];
+  record[field] = value;
   const o = (record as Marked)[ORIGINAL];
   if (o === undefined || o.owner !== record) return;
+  if (!isUnset(before)) {
+    (record as Marked)[ORIGINAL] = undefined;
+    return;
+  }
   if (!o.appended) o.appended = [field];
   else if (!o.appended.includes(field)) o.appended.push(field);
+}
+
+/** Protobuf's default for a scalar: absent from the bytes, or present with nothing in it. */
+function isUnset(v: unknown): boolean {
+  if (v == null || v === '' || v === 0 || v === false) return true;
+  if (typeof v === 'object') {
+    const l = v as { low?: unknown; high?: unknown };
+    return l.low === 0 && l.high === 0;
+  }
+  return false;
 }
 
 /** forgetBytes() for every record of the request. */
@@ -221,27 +238,8 @@ function writeAppended(sh: Shape, rec: Marked, o: Original, w: protobuf.Writer):
     }
     changed[f] = v;
   }
-  w.uint32(TAG_2).fork();
-  const start = (w as unknown as RawWriter).pos;
-  writeRaw(w, o.bytes);
-  sh.record.encode(changed, w);
-  if (CHECK) checkUnchanged(sh, rec, (w as unknown as RawWriter).buf.slice(start, (w as unknown as RawWriter).pos));
-  w.ldelim();
-}
-
-/** protobufjs's writer, as its own methods use it: a growing buffer and a position in it. */
-interface RawWriter {
-  buf: Uint8Array;
-  pos: number;
-  _reserve(n: number): void;
-}
-
-/** Bytes written as they are, with no length before them (protobufjs has no public call for it). */
-function writeRaw(w: protobuf.Writer, bytes: Uint8Array): void {
-  const r = w as unknown as RawWriter;
-  r._reserve(bytes.length);
-  r.buf.set(bytes, r.pos);
-  r.pos += bytes.length;
+  if (CHECK) checkUnchanged(sh, rec, Buffer.concat([o.bytes, sh.record.encode(changed).finish()]));
+  sh.record.encode(changed, w.uint32(TAG_2).fork().raw(o.bytes)).ldelim();
 }
 
 function checkUnchanged(sh: Shape, rec: object, bytes: Uint8Array): void {

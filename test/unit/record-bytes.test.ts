@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import { Batch } from '../../src/otlp/batch';
 import { signalTypes, type Signal } from '../../src/otlp/schema';
 import { toJson } from '../../src/otlp/json';
-import { changedScalar, checkReuse, decodeKeepingBytes, encodeReusingBytes, forgetBytes, receivedBytes } from '../../src/otlp/record-bytes';
+import { checkReuse, setScalar, decodeKeepingBytes, encodeReusingBytes, forgetBytes, receivedBytes } from '../../src/otlp/record-bytes';
 import type { LogRecord, LogsRequest, RequestModel } from '../../src/otlp/model';
 import { listFixtures } from '../helpers/fixtures';
 
@@ -75,27 +75,36 @@ test('a record passed to forgetBytes is encoded from its fields; the others keep
   assert.equal(receivedBytes(logs[1]), undefined);
 });
 
-test('a changed scalar is written after the record\'s bytes and wins when decoded', () => {
-  const { batch } = claudeLogs();
+test('a scalar set where there was none is written after the record\'s bytes and wins when decoded', () => {
+  const { bytes, batch } = claudeLogs();
   const logs = logsOf(batch.editRecords());
+  const kept = Buffer.from(receivedBytes(logs[0])!);
   const original = Buffer.from(signalTypes.logs.request.encode(batch.read()).finish());
-  logs[0].eventName = 'claude_code.renamed';
-  changedScalar(logs[0], 'eventName');
-  logs[0].severityNumber = 0;
-  changedScalar(logs[0], 'severityNumber');
+  assert.equal(logs[0].eventName ?? '', '', 'Claude Code leaves LogRecord.eventName empty');
+  setScalar(logs[0], 'eventName', 'claude_code.renamed');
   const out = Buffer.from(batch.toProto());
   const sent = logsOf(signalTypes.logs.request.decode(out) as unknown as RequestModel);
   assert.equal(sent[0].eventName, 'claude_code.renamed');
-  assert.equal(sent[0].severityNumber, 0);
-  // Same record, only grown by the appended field: the rest was copied, not re-encoded.
+  // The same record, only grown by the appended field: its received bytes were copied, not re-encoded.
   assert.ok(out.length > original.length && out.length < original.length + 40);
+  assert.ok(out.includes(kept) && bytes.includes(kept));
+});
+
+test('a scalar that had a value is not left in the bytes: the record is encoded anew', () => {
+  const { batch } = claudeLogs();
+  setScalar(logsOf(batch.editRecords())[0], 'eventName', 'first-name-9f3a');
+  // A second relay in a row renames it again: the first name must be gone from the wire.
+  const second = Batch.fromProto('logs', batch.toProto());
+  setScalar(logsOf(second.editRecords())[0], 'eventName', 'second-name');
+  const out = Buffer.from(second.toProto());
+  assert.equal(out.includes(Buffer.from('first-name-9f3a')), false);
+  assert.equal(logsOf(signalTypes.logs.request.decode(out) as unknown as RequestModel)[0].eventName, 'second-name');
 });
 
 test('an unset scalar makes the record be encoded anew, so the old value does not come back', () => {
   const { batch } = claudeLogs();
   const logs = logsOf(batch.editRecords());
-  logs[0].eventName = 'x';
-  changedScalar(logs[0], 'eventName');
+  setScalar(logs[0], 'eventName', 'x');
   delete (logs[0] as Partial<LogRecord>).eventName;
   const sent = logsOf(signalTypes.logs.request.decode(batch.toProto()) as unknown as RequestModel);
   assert.equal(sent[0].eventName, '');
