@@ -85,16 +85,16 @@ async function healthcheck(argv: string[]): Promise<number> {
 
 async function run(configFile: string, watch: boolean): Promise<number> {
   const worker = cluster.isWorker;
-  // A worker's problems were printed by the primary, which loaded the same file.
+  // A worker runs without the endpoints the primary serves for all of them.
   const load = () => {
     const r = loadConfigFile(configFile);
     return worker && r.config ? { ...r, config: asWorkerConfig(r.config) } : r;
   };
   const result = load();
-  if (!worker) {
-    for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
-    for (const e of result.errors) process.stderr.write(`error: ${e}\n`);
-  }
+  // A worker's warnings were printed by the primary, which loaded the same file; its errors
+  // are its own (the file may have changed since, and a restarted worker reads it again).
+  if (!worker) for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
+  for (const e of result.errors) process.stderr.write(`error: ${worker ? `worker ${workerIndex}: ` : ''}${e}\n`);
   if (!result.config) return 1;
   if (!worker && result.config.workers > 1) return runPrimary(configFile, result.config, watch, hashFile);
 
@@ -131,6 +131,7 @@ async function run(configFile: string, watch: boolean): Promise<number> {
     process.on('SIGINT', () => undefined);
     process.on('message', (m: ToWorker) => {
       if (m?.t === 'stop') stop('stop from the primary');
+      else if (m?.t === 'reload') reload('reload from the primary');
       else if (m?.t === 'hurry') {
         relay.logger.warn('the primary got a second signal: exiting without draining');
         process.exit(1);

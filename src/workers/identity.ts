@@ -15,14 +15,17 @@ function readIndex(): number | undefined {
 /** This worker's index (0, 1, ...), or undefined when the relay is one process. */
 export const workerIndex: number | undefined = readIndex();
 
-/** `dir/name.ext` as `dir/name.worker-<i>.ext` in worker i; as it is in a single process. */
+// Worker 0 keeps the paths a single process uses: going from one process to several, or
+// back, the first worker still reads the persistent queue that was left.
+
+/** `dir/name.ext` as `dir/name.worker-<i>.ext` in worker i above 0; as it is otherwise. */
 export function workerFile(file: string): string {
-  if (workerIndex === undefined) return file;
+  if (!workerIndex) return file;
   const { dir, name, ext } = path.parse(file);
   return path.join(dir, `${name}.worker-${workerIndex}${ext}`);
 }
 
-/** `dir` as `dir/worker-<i>` in worker i; as it is in a single process. */
+/** `dir` as `dir/worker-<i>` in worker i above 0; as it is otherwise. */
 export function workerDirectory(dir: string): string {
-  return workerIndex === undefined ? dir : path.join(dir, `worker-${workerIndex}`);
+  return !workerIndex ? dir : path.join(dir, `worker-${workerIndex}`);
 }

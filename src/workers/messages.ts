@@ -6,6 +6,8 @@ export type FromWorker = { t: 'ready' } | { t: 'metrics'; id: number; text: stri
 /** Primary to worker. */
 export type ToWorker =
   | { t: 'metrics'; id: number }
+  /** Load the config file again (the primary got SIGHUP, or --watch saw a change). */
+  | { t: 'reload' }
   /** Drain and exit (the primary got SIGTERM or SIGINT). */
   | { t: 'stop' }
   /** Exit now, without draining (a second signal). */

@@ -1,7 +1,8 @@
 // The primary process when service.workers is above 1. It runs no pipeline: it forks the
 // workers (node:cluster, so they share the receivers' ports: the primary accepts each
-// connection and hands it to a worker in turn), serves /healthz, /readyz and the summed
-// /metrics, passes SIGTERM, SIGINT and SIGHUP on, and replaces a worker that dies.
+// connection and hands it to a worker in turn), serves /healthz, /readyz and /metrics (each
+// worker's series, labelled with its index), passes stop and reload on, and replaces a
+// worker that dies.
 import cluster, { type Worker } from 'node:cluster';
 import * as fs from 'node:fs';
 import type { Logger, LevelWithSilent } from 'pino';
@@ -9,7 +10,7 @@ import type { RelayConfig } from '../config/load';
 import { createLogger } from '../telemetry/logger';
 import { healthRoutes, telemetryEndpoints, type HttpEndpoint } from '../telemetry/health';
 import { WORKER_INDEX_ENV } from './identity';
-import { mergePrometheus } from './merge-metrics';
+import { labelByWorker } from './metrics-by-worker';
 import { type FromWorker, type ToWorker } from './messages';
 
 /** A worker that dies sooner than this after its start counts toward a crash loop. */
@@ -82,6 +83,9 @@ export class Primary {
 
   private fork(index: number, quickExits: number): void {
     const worker = cluster.fork({ [WORKER_INDEX_ENV]: String(index) });
+    // Sending to a worker whose channel has just closed is reported as an 'error' event;
+    // unhandled, it would end the primary. The worker's 'exit' says what happened.
+    worker.on('error', (err) => this.logger.debug({ worker: index, err: err.message }, 'worker channel error'));
     const slot: Slot = { index, worker, startedAt: Date.now(), ready: false, quickExits };
     this.slots.set(index, slot);
     worker.on('message', (m: FromWorker) => this.onMessage(slot, m));
@@ -123,10 +127,10 @@ export class Primary {
     }, delay);
   }
 
-  /** Every worker's /metrics, summed; a worker that does not answer in time is left out. */
+  /** Every worker's /metrics, labelled by worker; a worker that does not answer in time is left out. */
   private async metricsText(): Promise<string> {
     const live = [...this.slots.values()].filter((s) => s.ready && s.worker.isConnected());
-    const texts = await Promise.all(
+    const answers = await Promise.all(
       live.map(
         (s) =>
           new Promise<string>((resolve) => {
@@ -142,23 +146,23 @@ export class Primary {
           }),
       ),
     );
+    const texts: (string | undefined)[] = [];
+    live.forEach((s, i) => (texts[s.index] = answers[i]));
     const workers = `# HELP agentrelay_workers Worker processes running the pipelines\n# TYPE agentrelay_workers gauge\nagentrelay_workers ${live.length}\n`;
-    return mergePrometheus([...texts, workers]);
+    return labelByWorker(texts) + workers;
   }
 
+  /** A worker whose channel is closed is exiting, or gone: its 'exit' handler deals with it. */
   private send(worker: Worker, m: ToWorker): void {
-    try {
-      worker.send(m);
-    } catch {
-      // The worker is gone; its exit handler deals with it.
-    }
+    if (worker.isConnected()) worker.send(m);
   }
 
   /** SIGHUP (or --watch): every worker reloads the config file. */
   reload(why: string): void {
     this.hashHint();
     this.logger.info({ reason: why }, 'reloading the config in every worker');
-    for (const s of this.slots.values()) s.worker.process.kill('SIGHUP');
+    // By message: a worker still starting has no SIGHUP handler yet, and the signal would end it.
+    for (const s of this.slots.values()) this.send(s.worker, { t: 'reload' });
   }
 
   /**

@@ -36,6 +36,29 @@ function bodiesIn(dir: string): string[] {
   return out;
 }
 
+/** An OTLP/HTTP backend that answers after 400 ms, and the exporters section that sends to it. */
+async function slowBackend(): Promise<{ received: string[]; backend: http.Server; yaml: string }> {
+  const received: string[] = [];
+  const backend = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const body = decodePb('logs', Buffer.concat(chunks));
+      for (const rl of body.resourceLogs ?? []) for (const sl of rl.scopeLogs ?? []) for (const lr of sl.logRecords ?? []) received.push(lr.body.stringValue);
+      setTimeout(() => res.end(), 400);
+    });
+  });
+  await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
+  const backendPort = (backend.address() as import('node:net').AddressInfo).port;
+  return { received, backend, yaml: `exporters:\n  otlphttp: {endpoint: "http://127.0.0.1:${backendPort}", compression: none}\n` };
+}
+
+/** The pids of the workers that said they were ready (the primary logs it), once there are `n`. */
+async function workerPids(relay: RunningRelay, n: number, timeoutMs = 10000): Promise<number[]> {
+  const read = () => relay.output().split('\n').filter((l) => l.includes('"worker ready"')).map((l) => JSON.parse(l).pid as number);
+  return (await waitFor(() => (read().length >= n ? read() : undefined), timeoutMs, `${n} workers ready`))!;
+}
+
 async function relayWithWorkers(exporters = 'exporters:\n  file: {path: ./out/logs.jsonl}\n', exporter = 'file'): Promise<{ relay: RunningRelay; http: number; grpc: number }> {
   const [httpPort, grpcPort] = [await freePort(), await freePort()];
   const relay = await startRelay(`
@@ -81,14 +104,19 @@ test('two workers share the ports; /metrics sums them; SIGTERM drains both', asy
       client.close();
     }
     const text = await relay.metrics();
-    assert.equal(counterValue(text, 'agentrelay_receiver_accepted_items_total', { signal: 'logs' }), ids.length);
+    // Each worker's series carry its index; together they count every record.
+    const w0 = counterValue(text, 'agentrelay_receiver_accepted_items_total', { signal: 'logs', worker: '0' });
+    const w1 = counterValue(text, 'agentrelay_receiver_accepted_items_total', { signal: 'logs', worker: '1' });
+    assert.ok(w0 > 0 && w1 > 0, `both workers took records (${w0}, ${w1})`);
+    assert.equal(w0 + w1, ids.length);
+    assert.equal((text.match(/^# TYPE agentrelay_receiver_accepted_items_total /gm) ?? []).length, 1, 'one TYPE line per metric');
     assert.match(text, /^agentrelay_workers 2$/m);
 
     assert.equal(await relay.stop(), 0);
     stopped = true;
     const out = path.join(relay.dir, 'out');
     const files = fs.readdirSync(out).sort();
-    assert.deepEqual(files, ['logs.worker-0.jsonl', 'logs.worker-1.jsonl'], 'each worker writes its own file');
+    assert.deepEqual(files, ['logs.jsonl', 'logs.worker-1.jsonl'], 'each worker writes its own file (worker 0 the usual one)');
     for (const f of files) assert.ok(readJsonLines(path.join(out, f)).length > 0, `${f}: the worker served some of the requests`);
     assert.deepEqual(bodiesIn(out).sort(), ids.sort(), 'every accepted record was written once, held ones drained at shutdown');
   } finally {
@@ -99,17 +127,10 @@ test('two workers share the ports; /metrics sums them; SIGTERM drains both', asy
 test('a worker that dies is replaced and the relay keeps taking data', async () => {
   const { relay, http: port } = await relayWithWorkers();
   try {
-    const readyPids = () =>
-      relay
-        .output()
-        .split('\n')
-        .filter((l) => l.includes('"worker ready"'))
-        .map((l) => JSON.parse(l).pid as number);
-    const pids = await waitFor(() => (readyPids().length >= 2 ? readyPids() : undefined), 10000, 'two workers ready');
-    const victim = pids![0];
+    const [victim] = await workerPids(relay, 2);
     process.kill(victim, 'SIGKILL');
     await waitFor(() => relay.output().includes('worker exited; starting another') || undefined, 10000, 'the primary noticing');
-    await waitFor(() => (readyPids().length >= 3 ? true : undefined), 15000, 'a new worker ready');
+    await workerPids(relay, 3, 15000);
     for (let i = 0; i < 10; i++) assert.equal(await post(port, logsJson([`after${i}`])), 200);
     const text = await relay.metrics();
     assert.match(text, /^agentrelay_workers 2$/m);
@@ -122,34 +143,60 @@ test('a worker that dies is replaced and the relay keeps taking data', async () 
 test('SIGTERM to every process at once, as systemd sends it by default, is one drain, not two', async () => {
   // A backend that answers after 400 ms: the workers are still draining when the primary's
   // stop reaches them, after their own SIGTERM.
-  const received: string[] = [];
-  const backend = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => {
-      const body = decodePb('logs', Buffer.concat(chunks));
-      for (const rl of body.resourceLogs ?? []) for (const sl of rl.scopeLogs ?? []) for (const lr of sl.logRecords ?? []) received.push(lr.body.stringValue);
-      setTimeout(() => res.end(), 400);
-    });
-  });
-  await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
-  const backendPort = (backend.address() as import('node:net').AddressInfo).port;
-  const { relay, http: port } = await relayWithWorkers(`exporters:\n  otlphttp: {endpoint: "http://127.0.0.1:${backendPort}", compression: none}\n`, 'otlphttp');
+  const { received, backend, yaml } = await slowBackend();
+  const { relay, http: port } = await relayWithWorkers(yaml, 'otlphttp');
   try {
-    const pids = await waitFor(() => {
-      const p = relay.output().split('\n').filter((l) => l.includes('"worker ready"')).map((l) => JSON.parse(l).pid as number);
-      return p.length >= 2 ? p : undefined;
-    }, 10000, 'two workers ready');
+    const pids = await workerPids(relay, 2);
     const ids: string[] = [];
     for (let i = 0; i < 20; i++) {
       ids.push(`s${i}`);
       assert.equal(await post(port, logsJson([`s${i}`])), 200);
     }
     const exited = new Promise<number | null>((resolve) => relay.proc.on('exit', (code) => resolve(code)));
-    for (const pid of [relay.proc.pid!, ...pids!]) process.kill(pid, 'SIGTERM');
+    for (const pid of [relay.proc.pid!, ...pids]) process.kill(pid, 'SIGTERM');
     assert.equal(await exited, 0);
     assert.doesNotMatch(relay.output(), /exiting without draining/);
     assert.deepEqual(received.sort(), ids.sort());
+  } finally {
+    backend.closeAllConnections();
+    backend.close();
+  }
+});
+
+test('SIGHUP to the primary reloads every worker', async () => {
+  const { relay, http: port } = await relayWithWorkers();
+  try {
+    const file = path.join(relay.dir, 'relay.yaml');
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('./out/logs.jsonl', './out2/logs.jsonl'));
+    process.kill(relay.proc.pid!, 'SIGHUP');
+    await waitFor(
+      async () => (counterValue(await relay.metrics(), 'agentrelay_config_reloads_total', { result: 'applied' }) === 2 ? true : undefined),
+      15000,
+      'both workers reloaded',
+    );
+    for (let i = 0; i < 10; i++) assert.equal(await post(port, logsJson([`r${i}`])), 200);
+  } finally {
+    assert.equal(await relay.stop(), 0);
+  }
+  assert.deepEqual(bodiesIn(path.join(relay.dir, 'out2')).sort(), Array.from({ length: 10 }, (_, i) => `r${i}`).sort());
+});
+
+test('a second SIGTERM while workers drain ends them at once, and the primary exits without a crash', async () => {
+  const { backend, yaml } = await slowBackend();
+  const { relay, http: port } = await relayWithWorkers(yaml, 'otlphttp');
+  try {
+    const pids = await workerPids(relay, 2);
+    for (let i = 0; i < 10; i++) assert.equal(await post(port, logsJson([`d${i}`])), 200);
+    const exited = new Promise<number | null>((resolve) => relay.proc.on('exit', (code) => resolve(code)));
+    process.kill(relay.proc.pid!, 'SIGTERM');
+    await waitFor(() => relay.output().includes('stopping the workers') || undefined, 10000, 'the first signal handled');
+    // One worker is already gone when the second signal comes: its channel is closed.
+    process.kill(pids[0], 'SIGKILL');
+    await new Promise((r) => setTimeout(r, 100));
+    process.kill(relay.proc.pid!, 'SIGTERM');
+    assert.equal(await exited, 1, 'not drained: exit code 1');
+    assert.match(relay.output(), /second signal/);
+    assert.doesNotMatch(relay.output(), /ERR_IPC|Unhandled 'error'/);
   } finally {
     backend.closeAllConnections();
     backend.close();
