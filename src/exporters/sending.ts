@@ -8,6 +8,7 @@
 // throws an ExportError that says whether the attempt may be retried and after
 // how long at least. Everything else (queueing, backoff, counting, the log line
 // when data is given up on, draining at shutdown) lives here.
+import { setMaxListeners } from 'node:events';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as protobuf from 'protobufjs';
@@ -325,6 +326,10 @@ export class QueuedRetrySender implements Exporter {
     this.destination = opts.destination;
     this.sendFn = opts.send;
     this.closeFn = opts.close;
+    // Every request in flight listens on it: with the queue disabled that is one per incoming
+    // request, and Node's warning about more than 10 listeners ("possible memory leak") would
+    // be a false alarm in the relay's log. Each request removes its listener when it ends.
+    setMaxListeners(0, this.abort.signal);
     const t = this.ctx.telemetry;
     this.countRefused = t.counter('exporter_refused_items', 'Items an exporter did not take (queue full, storage error, shutting down); the sender was told to retry');
     this.countRetries = t.counter('exporter_retries', 'Export attempts that failed and were tried again');
