@@ -83,7 +83,8 @@ type Fields = Record<string, unknown>;
 /** The request decoded as protobufjs would, each record remembering its bytes. */
 export function decodeKeepingBytes(signal: Signal, bytes: Uint8Array): RequestModel {
   const sh = SHAPES[signal];
-  const r = protobuf.Reader.create(bytes);
+  // A Buffer gets protobufjs's BufferReader, whose string reading schema.ts makes faster.
+  const r = protobuf.Reader.create(Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   const req = new sh.request.ctor() as unknown as Fields;
   let list: unknown[] | undefined;
   while (r.pos < r.len) {
