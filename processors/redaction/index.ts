@@ -56,27 +56,28 @@ export const redactionProcessor: ProcessorFactory<RedactionConfig> = {
       scrubber,
       hasher,
       {
-        secret: (detector, field, n) => pending.add(pendingSecrets, field, detector, n),
-        field: (field, action) => pending.add(pendingFields, field, action, 1),
+        secret: (detector, field, n) => secretSeries(field, detector)(n),
+        field: (field, action) => fieldSeries(field, action)(1),
       },
     );
-    // Counts are gathered over a batch and handed to the counters once per label set at its
-    // end: a counter call per record and field costs more than the redaction of short values.
-    const pendingSecrets = new Map<string, Map<string, number>>();
-    const pendingFields = new Map<string, Map<string, number>>();
-    const pending = {
-      add(into: Map<string, Map<string, number>>, field: string, what: string, n: number) {
-        let byWhat = into.get(field);
-        if (!byWhat) into.set(field, (byWhat = new Map()));
-        byWhat.set(what, (byWhat.get(what) ?? 0) + n);
-      },
-      flush() {
-        for (const [field, byDetector] of pendingSecrets) for (const [detector, n] of byDetector) secrets(n, { ...base, detector, field: label(field) });
-        for (const [field, byAction] of pendingFields) for (const [action, n] of byAction) fields(n, { ...base, field: label(field), action });
-        pendingSecrets.clear();
-        pendingFields.clear();
-      },
+    // One adder per label set, found once: building the label set per record and field
+    // cost more than the redaction of short values.
+    const bySeries = (counter: typeof secrets, labels: (field: string, what: string) => Record<string, string>) => {
+      const adders = new Map<string, Map<string, (n: number) => void>>();
+      return (field: string, what: string) => {
+        let byWhat = adders.get(field);
+        if (!byWhat) {
+          // Field names come from the senders: the memory is bounded (the series are, by label()).
+          if (adders.size >= MAX_FIELD_LABELS * 10) adders.clear();
+          adders.set(field, (byWhat = new Map()));
+        }
+        let add = byWhat.get(what);
+        if (!add) byWhat.set(what, (add = counter.series(labels(field, what))));
+        return add;
+      };
     };
+    const secretSeries = bySeries(secrets, (field, detector) => ({ ...base, detector, field: label(field) }));
+    const fieldSeries = bySeries(fields, (field, action) => ({ ...base, field: label(field), action }));
 
     ctx.logger.debug(
       {
@@ -95,14 +96,12 @@ export const redactionProcessor: ProcessorFactory<RedactionConfig> = {
           // Read-only first: a batch with nothing to redact goes on untouched, with its original bytes.
           if (await redactor.walk(batch.signal, batch.read(), false)) await redactor.walk(batch.signal, batch.editRecords(), true);
         } catch (e) {
-          pending.flush();
           // Never forward what could not be redacted; refuse it for good, so the sender does not retry it.
           // Only the error's kind is reported: a runtime message can quote the data it choked on.
           const kind = e instanceof Error ? e.name : typeof e;
           ctx.logger.error({ error: kind, signal: batch.signal }, 'redaction failed; the request is refused, not forwarded');
           throw new DeliveryError(`redaction failed (${kind}); the request was not forwarded`, false);
         }
-        pending.flush();
         await next.consume(batch);
       },
     };

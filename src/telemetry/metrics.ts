@@ -39,6 +39,18 @@ const DESCRIPTIONS: Record<CounterName, string> = {
   connector_routed_items: 'Items a connector passed to another pipeline',
 };
 
+/** One series of a counter: its count, and how much of it the OpenTelemetry counter has. */
+interface Series {
+  counter: Counter;
+  name: string;
+  attrs: Attributes;
+  total: number;
+  handed: number;
+}
+
+/** Adds to the series `attrs` names; `series(attrs)` gives an adder for one series, found once. */
+export type CounterFn = ((n: number, attrs: Attributes) => void) & { series(attrs: Attributes): (n: number) => void };
+
 export class Telemetry {
   private readonly provider: MeterProvider;
   readonly prometheus: PrometheusExporter;
@@ -82,16 +94,24 @@ export class Telemetry {
    * processors use it for what only they know (redactions by detector, unpriced tokens).
    * Calling it again with the same name returns the same counter.
    */
-  counter(name: string, description: string): (n: number, attrs: Attributes) => void {
+  counter(name: string, description: string): CounterFn {
     let c = this.custom.get(name);
     if (!c) {
       c = this.provider.getMeter('agentrelay').createCounter(`agentrelay_${name}`, { description });
       this.custom.set(name, c);
     }
     const counter = c;
-    return (n, attrs) => {
-      if (n > 0) this.record(counter, name, n, attrs);
+    const add = (n: number, attrs: Attributes) => {
+      if (n > 0) this.seriesOf(counter, name, attrs).total += n;
     };
+    return Object.assign(add, {
+      series: (attrs: Attributes) => {
+        const s = this.seriesOf(counter, name, attrs);
+        return (n: number) => {
+          if (n > 0) s.total += n;
+        };
+      },
+    });
   }
 
   /**
@@ -99,28 +119,27 @@ export class Telemetry {
    * metrics are read (scrape, push, shutdown): processors count per record, and the SDK's
    * per-call attribute hashing cost more than some processors' own work.
    */
-  private record(counter: Counter, name: string, n: number, attrs: Attributes): void {
+  private seriesOf(counter: Counter, name: string, attrs: Attributes): Series {
     let key = name;
     for (const k in attrs) key += '\u0001' + k + '\u0002' + String(attrs[k]);
     let series = this.series.get(key);
     if (!series) {
-      series = { counter, name, attrs: { ...attrs }, total: 0, pending: 0 };
+      series = { counter, name, attrs: { ...attrs }, total: 0, handed: 0 };
       this.series.set(key, series);
     }
-    series.total += n;
-    series.pending += n;
+    return series;
   }
 
   /** Hands the counts summed since the last read to the OpenTelemetry counters. */
   flush(): void {
     for (const series of this.series.values()) {
-      if (series.pending === 0) continue;
-      series.counter.add(series.pending, series.attrs);
-      series.pending = 0;
+      if (series.total === series.handed) continue;
+      series.counter.add(series.total - series.handed, series.attrs);
+      series.handed = series.total;
     }
   }
 
-  private readonly series = new Map<string, { counter: Counter; name: string; attrs: Attributes; total: number; pending: number }>();
+  private readonly series = new Map<string, Series>();
 
   private readonly custom = new Map<string, Counter>();
 
@@ -149,7 +168,7 @@ export class Telemetry {
   private readonly gauges = new Map<string, { sources: Set<{ attrs: Attributes; read: () => number }> }>();
 
   add(name: CounterName, n: number, attrs: Attributes): void {
-    if (n > 0) this.record(this.counters.get(name)!, name, n, attrs);
+    if (n > 0) this.seriesOf(this.counters.get(name)!, name, attrs).total += n;
   }
 
   /** Sum of a counter (built-in or from counter()) over every series whose attributes include `match`. */
