@@ -9,11 +9,10 @@
 // that masks one attribute of one record should not pay for the other records.
 //
 // A slice is only trusted while its record is unchanged: code that changes a record's own
-// fields calls forgetBytes(record) or sets a scalar with setScalar() (Batch.editRecords()
-// says who must; Batch.edit() forgets
-// every record's bytes, for code that changes records without saying which). The slice is
-// tied to the object it was decoded into, so a copy made with `{ ...record }` does not
-// inherit it. With AGENTRELAY_CHECK_REUSE=1 (the test suite sets it) every reused slice is
+// fields calls forgetBytes(record), or sets a scalar with setScalar() (Batch.editRecords()
+// says who must; Batch.edit() forgets every record's bytes, for code that changes records
+// without saying which). The slice is tied to the object it was decoded into, so a copy
+// made with `{ ...record }` does not inherit it. With AGENTRELAY_CHECK_REUSE=1 (the test suite sets it) every reused slice is
 // compared with a fresh encoding of its record, and a mismatch throws.
 import * as protobuf from 'protobufjs';
 import type { Signal } from './schema';
