@@ -161,6 +161,9 @@ export function buildWorkload(name: string, count = 300): Workload {
       return { ...variants('codex/exec-protobuf/01-traces.pb', 'traces', Math.max(20, Math.floor(count / 10)), false), name };
     case 'gemini-logs':
       return { ...variants('gemini-cli/noninteractive/02-logs.json', 'logs', count, true), name };
+    // Gemini CLI's metrics, recurring as 'metrics' does (OTLP/JSON, as Gemini CLI sends them).
+    case 'gemini-metrics':
+      return { ...variants('gemini-cli/noninteractive/03-metrics.json', 'metrics', count, true, false), name };
     // The same agents reporting again and again: each variant's series recur every pool cycle,
     // as a fleet's do. No marker: on a resource it would make every request's series new.
     case 'metrics':
