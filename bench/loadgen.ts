@@ -54,7 +54,8 @@ async function main(): Promise<void> {
       try {
         const res = await pool.request({ path: t.httpPath, method: 'POST', body, headers: { 'content-type': contentType } });
         await res.body.dump();
-        return res.statusCode === 200;
+        // 2xx: Fluent Bit's OpenTelemetry input answers 201 by default.
+        return res.statusCode >= 200 && res.statusCode < 300;
       } catch {
         return false;
       }
