@@ -13,7 +13,8 @@ import { loadConfigFile } from './config/load';
 import { Relay } from './relay';
 import { runTestFiles } from './configtest/run';
 import { runTap, parseTapArgs, TAP_USAGE } from './tap/client';
-import { createLogger } from './telemetry/logger';
+import type { LevelWithSilent } from 'pino';
+import { createLogger, type LogOptions } from './telemetry/logger';
 import { workerIndex } from './workers/identity';
 import { runPrimary } from './workers/primary';
 import { answerThePrimary, asWorkerConfig } from './workers/worker';
@@ -100,7 +101,7 @@ async function run(configFile: string, watch: boolean): Promise<number> {
 
   const t = result.config.telemetry;
   const logger = worker
-    ? createLogger({ level: t.logs.level as 'info', format: t.logs.format as 'auto' }).child({ worker: workerIndex })
+    ? createLogger({ level: t.logs.level as LevelWithSilent, format: t.logs.format as LogOptions['format'] }).child({ worker: workerIndex })
     : undefined;
   const relay = new Relay(result.config, logger);
   let stopping = false;
