@@ -161,6 +161,9 @@ export function buildWorkload(name: string, count = 300): Workload {
       return { ...variants('codex/exec-protobuf/01-traces.pb', 'traces', Math.max(20, Math.floor(count / 10)), false), name };
     case 'gemini-logs':
       return { ...variants('gemini-cli/noninteractive/02-logs.json', 'logs', count, true), name };
+    // Codex exec's traces as it sends them over OTLP/HTTP JSON: 512 spans, about 1.2 MB a request.
+    case 'codex-traces-json':
+      return { ...variants('codex/exec/01-traces.json', 'traces', Math.max(20, Math.floor(count / 10)), true), name };
     // Gemini CLI's metrics, recurring as 'metrics' does (OTLP/JSON, as Gemini CLI sends them).
     case 'gemini-metrics':
       return { ...variants('gemini-cli/noninteractive/03-metrics.json', 'metrics', count, true, false), name };

@@ -15,7 +15,8 @@ import type { LoadgenArgs, LoadgenResult } from './loadgen';
 
 // --quick: short runs; --only=agents,passthrough,workers,transports,processor:redaction,...: just
 // those cases (workers: the agents case again with service.workers: 2; it needs agents in the
-// list. transports: gRPC and OTLP/JSON intake, Gemini CLI's logs and metrics, Codex's metrics).
+// list. transports: gRPC and OTLP/JSON intake, Gemini CLI's logs and metrics, Codex's JSON
+// traces and metrics).
 const QUICK = process.argv.includes('--quick');
 const SATURATE_MS = QUICK ? 2500 : 6000;
 const WARMUP_MS = QUICK ? 800 : 1500;
@@ -520,8 +521,10 @@ async function main(): Promise<void> {
     const extra: [string, string, RelaySetup, { transport?: 'grpc'; format?: 'json'; lossy?: boolean }][] = [
       ['passthrough, OTLP/gRPC in', 'claude-logs', none.setup, { transport: 'grpc' }],
       ['agents, OTLP/gRPC in', 'claude-logs', agents.setup, { transport: 'grpc', lossy }],
-      // Gemini CLI sends OTLP/HTTP JSON.
+      // Gemini CLI sends OTLP/HTTP JSON, and so does Codex exec when set to.
       ['agents, OTLP/JSON in', 'gemini-logs', agents.setup, { format: 'json', lossy }],
+      ['passthrough, OTLP/JSON in', 'codex-traces-json', none.setup, { format: 'json' }],
+      ['agents, OTLP/JSON in', 'codex-traces-json', agents.setup, { format: 'json', lossy }],
       ['agents', 'metrics', agents.setup, { lossy: true }],
       ['agents, OTLP/JSON in', 'gemini-metrics', agents.setup, { format: 'json', lossy: true }],
     ];
