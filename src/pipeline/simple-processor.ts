@@ -5,7 +5,7 @@ import type { Batch } from '../otlp/batch';
 import type { ComponentContext, Consumer, Processor } from './component';
 import type { Signal } from '../otlp/schema';
 
-/** Returns the batch to hand on (the same one, changed through batch.edit(), or a new one), or null to drop it all. */
+/** Returns the batch to hand on (the same one, changed through batch.edit() or editRecords(), or a new one), or null to drop it all. */
 export type BatchFn = (batch: Batch) => Batch | null;
 
 export function simpleProcessor(
