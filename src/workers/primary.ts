@@ -19,6 +19,13 @@ const QUICK_EXIT_MS = 10_000;
 const MAX_QUICK_EXITS = 5;
 /** How long /metrics waits for the workers' answers. */
 const METRICS_WAIT_MS = 2000;
+/**
+ * A ready worker that has not answered a ping for this long is stuck (its event loop does
+ * not turn) and is replaced. A single process stuck so fails its /healthz, and the
+ * orchestrator restarts it; behind the primary's /healthz a worker needs this instead.
+ * The variable is for tests.
+ */
+const STUCK_MS = Number(process.env.AGENTRELAY_WORKER_STUCK_MS) || 30_000;
 
 interface Slot {
   index: number;
@@ -26,6 +33,8 @@ interface Slot {
   startedAt: number;
   ready: boolean;
   quickExits: number;
+  /** When the worker last showed its event loop turns (ready, or answered a ping). */
+  heardAt: number;
 }
 
 export class Primary {
@@ -69,6 +78,8 @@ export class Primary {
   /** Forks the workers and resolves when every one is ready; rejects if one fails to start. */
   async start(): Promise<void> {
     for (const e of this.endpoints) await e.start();
+    this.watchdog = setInterval(() => this.checkAlive(), Math.min(2000, STUCK_MS / 3));
+    this.watchdog.unref();
     const allReady = new Promise<void>((resolve, reject) => {
       this.failedStart = reject;
       this.onAllReady = resolve;
@@ -80,19 +91,35 @@ export class Primary {
   }
 
   private onAllReady?: () => void;
+  private watchdog?: NodeJS.Timeout;
+
+  /** Pings the ready workers; one silent for STUCK_MS is killed, and replaced as any dead worker is. */
+  private checkAlive(): void {
+    if (this.stopping) return;
+    const now = Date.now();
+    for (const s of this.slots.values()) {
+      if (!s.ready) continue;
+      if (now - s.heardAt > STUCK_MS) {
+        this.logger.error({ worker: s.index, pid: s.worker.process.pid, silentMs: now - s.heardAt }, 'worker stuck: its event loop has not answered; killing it');
+        s.ready = false;
+        s.worker.process.kill('SIGKILL');
+      } else this.send(s.worker, { t: 'ping' });
+    }
+  }
 
   private fork(index: number, quickExits: number): void {
     const worker = cluster.fork({ [WORKER_INDEX_ENV]: String(index) });
     // Sending to a worker whose channel has just closed is reported as an 'error' event;
     // unhandled, it would end the primary. The worker's 'exit' says what happened.
     worker.on('error', (err) => this.logger.debug({ worker: index, err: err.message }, 'worker channel error'));
-    const slot: Slot = { index, worker, startedAt: Date.now(), ready: false, quickExits };
+    const slot: Slot = { index, worker, startedAt: Date.now(), ready: false, quickExits, heardAt: Date.now() };
     this.slots.set(index, slot);
     worker.on('message', (m: FromWorker) => this.onMessage(slot, m));
     worker.on('exit', (code, signal) => this.onExit(slot, code, signal));
   }
 
   private onMessage(slot: Slot, m: FromWorker): void {
+    slot.heardAt = Date.now();
     if (m?.t === 'ready') {
       slot.ready = true;
       this.logger.debug({ worker: slot.index, pid: slot.worker.process.pid }, 'worker ready');
@@ -171,6 +198,7 @@ export class Primary {
    */
   stop(): Promise<number> {
     if (this.stopping) return this.stopping;
+    if (this.watchdog) clearInterval(this.watchdog);
     this.stopping = (async () => {
       const exits = [...this.slots.values()]
         .filter((s) => s.worker.process.exitCode === null && s.worker.process.signalCode === null)

@@ -19,6 +19,7 @@ function send(m: FromWorker): void {
 /** Tells the primary this worker takes data, and answers its requests for metrics. */
 export function answerThePrimary(relay: Relay): void {
   process.on('message', (m: ToWorker) => {
+    if (m?.t === 'ping') return send({ t: 'pong' });
     if (m?.t !== 'metrics') return;
     relay.telemetry.prometheusText().then(
       (text) => send({ t: 'metrics', id: m.id, text }),

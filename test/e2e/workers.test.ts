@@ -59,7 +59,11 @@ async function workerPids(relay: RunningRelay, n: number, timeoutMs = 10000): Pr
   return (await waitFor(() => (read().length >= n ? read() : undefined), timeoutMs, `${n} workers ready`))!;
 }
 
-async function relayWithWorkers(exporters = 'exporters:\n  file: {path: ./out/logs.jsonl}\n', exporter = 'file'): Promise<{ relay: RunningRelay; http: number; grpc: number }> {
+async function relayWithWorkers(
+  exporters = 'exporters:\n  file: {path: ./out/logs.jsonl}\n',
+  exporter = 'file',
+  env: Record<string, string> = {},
+): Promise<{ relay: RunningRelay; http: number; grpc: number }> {
   const [httpPort, grpcPort] = [await freePort(), await freePort()];
   const relay = await startRelay(`
 receivers:
@@ -79,7 +83,7 @@ ${exporters}service:
     health: {endpoint: 127.0.0.1:HEALTH}
     metrics: {address: 127.0.0.1:METRICS}
     shutdown_timeout: 5s
-`);
+`, { env });
   return { relay, http: httpPort, grpc: grpcPort };
 }
 
@@ -135,6 +139,21 @@ test('a worker that dies is replaced and the relay keeps taking data', async () 
     const text = await relay.metrics();
     assert.match(text, /^agentrelay_workers 2$/m);
     assert.equal((await fetch(`http://127.0.0.1:${relay.healthPort}/readyz`)).status, 200);
+  } finally {
+    assert.equal(await relay.stop(), 0);
+  }
+});
+
+test('a worker whose event loop stops turning is killed and replaced', async () => {
+  const { relay, http: port } = await relayWithWorkers(undefined, undefined, { AGENTRELAY_WORKER_STUCK_MS: '1500' });
+  try {
+    const [frozen] = await workerPids(relay, 2);
+    // SIGSTOP: the process is alive and holds its connections, but answers nothing.
+    process.kill(frozen, 'SIGSTOP');
+    await waitFor(() => relay.output().includes('worker stuck') || undefined, 10000, 'the primary noticing the stuck worker');
+    await workerPids(relay, 3, 15000);
+    for (let i = 0; i < 10; i++) assert.equal(await post(port, logsJson([`w${i}`])), 200);
+    assert.match(await relay.metrics(), /^agentrelay_workers 2$/m);
   } finally {
     assert.equal(await relay.stop(), 0);
   }
