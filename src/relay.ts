@@ -88,7 +88,15 @@ export class Relay {
     return { cfg, graph, points, inflight: 0 };
   }
 
-  async start(): Promise<void> {
+  start(): Promise<void> {
+    this.starting ??= this.startAll();
+    return this.starting;
+  }
+
+  /** Set by start(): a stop that comes while starting waits for it, so no receiver is left running. */
+  private starting?: Promise<void>;
+
+  private async startAll(): Promise<void> {
     for (const e of this.endpoints) await e.start();
     await this.gen.graph.start();
     this.hub.setPoints(this.gen.points);
@@ -102,6 +110,7 @@ export class Relay {
       this.tap = new TapServer(this.cfg.telemetry.tap.endpoint, this.hub, this.logger);
       await this.tap.start();
     }
+    if (this.stopping) return;
     this.state = 'ready';
     this.logger.info(
       { pipelines: this.cfg.pipelines.map((p) => p.id), health: this.cfg.telemetry.health.endpoint || 'off', metrics: this.cfg.telemetry.metrics.address || 'off' },
@@ -112,6 +121,8 @@ export class Relay {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.state = 'stopping';
+      // Stopped while starting: the receivers that are still coming up must be stopped too.
+      await this.starting?.catch(() => undefined);
       await this.reloads;
       const deadline = Date.now() + this.cfg.telemetry.shutdown_timeout;
       this.logger.info({ timeout_ms: this.cfg.telemetry.shutdown_timeout }, 'shutting down: draining pipelines');
