@@ -13,8 +13,7 @@ import { loadConfigFile } from './config/load';
 import { Relay } from './relay';
 import { runTestFiles } from './configtest/run';
 import { runTap, parseTapArgs, TAP_USAGE } from './tap/client';
-import type { LevelWithSilent } from 'pino';
-import { createLogger, type LogOptions } from './telemetry/logger';
+import { loggerFor } from './telemetry/logger';
 import { workerIndex } from './workers/identity';
 import { runPrimary } from './workers/primary';
 import { answerThePrimary, asWorkerConfig } from './workers/worker';
@@ -101,7 +100,7 @@ async function run(configFile: string, watch: boolean): Promise<number> {
 
   const t = result.config.telemetry;
   const logger = worker
-    ? createLogger({ level: t.logs.level as LevelWithSilent, format: t.logs.format as LogOptions['format'] }).child({ worker: workerIndex })
+    ? loggerFor(t.logs).child({ worker: workerIndex })
     : undefined;
   const relay = new Relay(result.config, logger);
   let stopping = false;

@@ -9,14 +9,14 @@
 // processors flush, exporters deliver what they queued) and stops. A config that
 // fails validation, or a graph that cannot start, is rejected and the old pipelines
 // keep running untouched.
-import type { Logger, LevelWithSilent } from 'pino';
+import type { Logger } from 'pino';
 import type { LoadResult, RelayConfig } from './config/load';
 import { Graph, type TapPoint } from './pipeline/graph';
 import { DeliveryError, type Consumer, type Receiver } from './pipeline/component';
 import type { Signal } from './otlp/schema';
 import { Telemetry } from './telemetry/metrics';
 import { healthRoutes, telemetryEndpoints, type HttpEndpoint } from './telemetry/health';
-import { createLogger } from './telemetry/logger';
+import { loggerFor } from './telemetry/logger';
 import { TapHub } from './tap/hub';
 import { TapServer } from './tap/server';
 
@@ -61,7 +61,7 @@ export class Relay {
 
   constructor(cfg: RelayConfig, logger?: Logger) {
     const t = cfg.telemetry;
-    this.logger = logger ?? createLogger({ level: t.logs.level as LevelWithSilent, format: t.logs.format as 'auto' | 'json' | 'pretty' });
+    this.logger = logger ?? loggerFor(t.logs);
     this.telemetry = new Telemetry({
       otlpEndpoint: t.metrics.otlp.endpoint || undefined,
       otlpIntervalMs: t.metrics.otlp.interval,

@@ -23,6 +23,11 @@ export function createLogger(opts: LogOptions = {}): Logger {
   return pino({ level, base: { service: 'agentrelay' } });
 }
 
+/** The logger `service.telemetry.logs` asks for (its values were checked by the config schema). */
+export function loggerFor(logs: { level: string; format: string }): Logger {
+  return createLogger({ level: logs.level as LevelWithSilent, format: logs.format as LogOptions['format'] });
+}
+
 /** A URL for a log line: user info and query string are removed, since they may carry credentials. */
 export function safeUrl(u: string): string {
   try {

@@ -5,9 +5,9 @@
 // worker that dies.
 import cluster, { type Worker } from 'node:cluster';
 import * as fs from 'node:fs';
-import type { Logger, LevelWithSilent } from 'pino';
+import type { Logger } from 'pino';
 import type { RelayConfig } from '../config/load';
-import { createLogger } from '../telemetry/logger';
+import { loggerFor } from '../telemetry/logger';
 import { healthRoutes, telemetryEndpoints, type HttpEndpoint } from '../telemetry/health';
 import { WORKER_INDEX_ENV } from './identity';
 import { labelByWorker } from './metrics-by-worker';
@@ -51,7 +51,7 @@ export class Primary {
 
   constructor(private readonly cfg: RelayConfig, private readonly hashHint: () => void = () => undefined) {
     const t = cfg.telemetry;
-    this.logger = createLogger({ level: t.logs.level as LevelWithSilent, format: t.logs.format as 'auto' | 'json' | 'pretty' }).child({ role: 'primary' });
+    this.logger = loggerFor(t.logs).child({ role: 'primary' });
     const health = healthRoutes(() => this.state());
     const metricsRoute = {
       '/metrics': (_req: unknown, res: import('node:http').ServerResponse) => {
