@@ -49,7 +49,7 @@ export class Primary {
   private nextRequest = 0;
   private exitCode = 0;
 
-  constructor(private readonly cfg: RelayConfig, private readonly hashHint: () => void = () => undefined) {
+  constructor(private readonly cfg: RelayConfig) {
     const t = cfg.telemetry;
     this.logger = loggerFor(t.logs).child({ role: 'primary' });
     const health = healthRoutes(() => this.state());
@@ -186,7 +186,6 @@ export class Primary {
 
   /** SIGHUP (or --watch): every worker reloads the config file. */
   reload(why: string): void {
-    this.hashHint();
     this.logger.info({ reason: why }, 'reloading the config in every worker');
     // By message: a worker still starting has no SIGHUP handler yet, and the signal would end it.
     for (const s of this.slots.values()) this.send(s.worker, { t: 'reload' });
@@ -232,7 +231,11 @@ export class Primary {
 /** Runs the primary until it is stopped; the CLI's `run` for service.workers above 1. */
 export async function runPrimary(configFile: string, cfg: RelayConfig, watch: boolean, hash: (f: string) => string | undefined): Promise<number> {
   let loadedHash = hash(configFile);
-  const primary = new Primary(cfg, () => (loadedHash = hash(configFile)));
+  const primary = new Primary(cfg);
+  const reload = (why: string) => {
+    loadedHash = hash(configFile);
+    primary.reload(why);
+  };
   let signals = 0;
   const onSignal = (sig: string) => {
     if (++signals > 1) {
@@ -245,7 +248,7 @@ export async function runPrimary(configFile: string, cfg: RelayConfig, watch: bo
   };
   process.on('SIGTERM', () => onSignal('SIGTERM'));
   process.on('SIGINT', () => onSignal('SIGINT'));
-  process.on('SIGHUP', () => primary.reload('SIGHUP'));
+  process.on('SIGHUP', () => reload('SIGHUP'));
   try {
     await primary.start();
   } catch (e) {
@@ -256,7 +259,7 @@ export async function runPrimary(configFile: string, cfg: RelayConfig, watch: bo
   if (watch) {
     fs.watchFile(configFile, { interval: 1000 }, () => {
       const h = hash(configFile);
-      if (h !== undefined && h !== loadedHash) primary.reload('file changed');
+      if (h !== undefined && h !== loadedHash) reload('file changed');
     });
   }
   return -1;
