@@ -326,10 +326,11 @@ export class QueuedRetrySender implements Exporter {
     this.destination = opts.destination;
     this.sendFn = opts.send;
     this.closeFn = opts.close;
-    // Every request in flight listens on it: with the queue disabled that is one per incoming
-    // request, and Node's warning about more than 10 listeners ("possible memory leak") would
-    // be a false alarm in the relay's log. Each request removes its listener when it ends.
-    setMaxListeners(0, this.abort.signal);
+    // Every request in flight listens on `abort` (with the queue disabled, one per incoming
+    // request), and every idle consumer on `stopTaking` (num_consumers of them): Node's
+    // warning about more than 10 listeners ("possible memory leak") would be a false alarm
+    // in the relay's log. Each request and each wait removes its listener when it ends.
+    setMaxListeners(0, this.abort.signal, this.stopTaking.signal);
     const t = this.ctx.telemetry;
     this.countRefused = t.counter('exporter_refused_items', 'Items an exporter did not take (queue full, storage error, shutting down); the sender was told to retry');
     this.countRetries = t.counter('exporter_retries', 'Export attempts that failed and were tried again');
