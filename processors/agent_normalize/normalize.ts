@@ -8,7 +8,7 @@ import type {
 } from '../../src/otlp/model';
 import { dataPointsOf } from '../../src/otlp/model';
 import { findAttribute } from '../../src/conditions';
-import { forgetBytes, setScalar } from '../../src/otlp/record-bytes';
+import { addAttribute, forgetBytes, setScalar } from '../../src/otlp/record-bytes';
 import { AGENT_NAME_KEY, type Agent, type AgentDetector } from './agents';
 import { convertString, isoToUnixNano, isZeroTime, ownString, type NumberKind } from './values';
 
@@ -42,10 +42,13 @@ function tagResource(holder: { resource?: Resource | null }, agent: Agent, write
   return true;
 }
 
-/** agent.name on a record (log record, span, data point), unless it has one. */
+/**
+ * agent.name on a record (log record, span, data point), unless it has one. A log record
+ * or span that keeps its received bytes keeps them; a data point's metric is forgotten by the caller.
+ */
 function tagRecord(record: { attributes: KeyValue[] }, agent: Agent, write: boolean): boolean {
   if (hasKey(record.attributes, AGENT_NAME_KEY)) return false;
-  if (write) (record.attributes ??= []).push({ key: AGENT_NAME_KEY, value: { stringValue: agent } });
+  if (write) addAttribute(record, { key: AGENT_NAME_KEY, value: { stringValue: agent } });
   return true;
 }
 
@@ -129,19 +132,12 @@ function fixLog(log: LogRecord, agent: Agent | undefined, plan: Plan, write: boo
   }
   if (agent && plan.agentName === 'record' && tagRecord(log, agent, write)) {
     if (!write) return true;
-    forgetBytes(log);
     changed = true;
   }
   return changed;
 }
 
 function fixSpan(span: Span, agent: Agent | undefined, plan: Plan, write: boolean): boolean {
-  const changed = changeSpan(span, agent, plan, write);
-  if (changed && write) forgetBytes(span);
-  return changed;
-}
-
-function changeSpan(span: Span, agent: Agent | undefined, plan: Plan, write: boolean): boolean {
   let changed = false;
   if (fixNumbers(span.attributes, plan, write)) {
     if (!write) return true;
@@ -153,6 +149,8 @@ function changeSpan(span: Span, agent: Agent | undefined, plan: Plan, write: boo
       changed = true;
     }
   }
+  // Numbers are changed in place: the bytes go. Before tagging, which keeps them otherwise.
+  if (changed) forgetBytes(span);
   if (agent && plan.agentName === 'record' && tagRecord(span, agent, write)) {
     if (!write) return true;
     changed = true;

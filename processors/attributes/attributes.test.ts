@@ -5,6 +5,8 @@ import { parse as parseYaml } from 'yaml';
 import { attributesProcessor } from './index';
 import { convertValue, truncateString, UNCHANGED } from './values';
 import { Batch } from '../../src/otlp/batch';
+import { decodeKeepingBytes, receivedBytes } from '../../src/otlp/record-bytes';
+import type { LogsRequest } from '../../src/otlp/model';
 import { loadConfigText } from '../../src/config/load';
 import { firstDifference } from '../../test/helpers/otlp-compare';
 import {
@@ -508,4 +510,41 @@ test('the README example on all three agents: numbers become numbers, secrets an
   assert.ok(gemini.every((r) => attr(r.record, 'function_args') === undefined));
   const dur = gemini.find((r) => eventName(r.record) === 'gemini_cli.plan.approval_mode_duration')!.record;
   assert.ok(attr(dur, 'duration_ms')!.doubleValue !== undefined, "Gemini CLI's double duration is left alone");
+});
+
+/** Each log record's bytes as received, in order (read without the relay's codec). */
+function recordSlices(bytes: Buffer): Buffer[] {
+  const m = decodeKeepingBytes('logs', bytes) as LogsRequest;
+  return m.resourceLogs.flatMap((rl) => rl.scopeLogs.flatMap((sl) => sl.logRecords.map((r) => Buffer.from(receivedBytes(r)!))));
+}
+
+test('records that only gain an attribute are sent with their received bytes; a record with one removed is encoded anew', async () => {
+  const file = 'claude-code/protobuf/01-logs.pb';
+  const h = harness(
+    attributesProcessor,
+    {
+      actions: [
+        { action: 'upsert', key: 'team', value: 'platform' },
+        { action: 'delete', key: 'prompt_length', where: { event: 'user_prompt' } },
+      ],
+    },
+    'logs',
+  );
+  const input = fixtureBatch(file);
+  const slices = recordSlices(Buffer.from(input.toProto()));
+  const inRecs = records('logs', input.toJsonObject());
+  const out = await h.run(fixtureBatch(file));
+  const sent = Buffer.from(out!.toProto());
+  const recs = records('logs', Batch.fromProto('logs', sent).toJsonObject());
+  assert.equal(recs.length, inRecs.length);
+  let prompts = 0;
+  for (let i = 0; i < recs.length; i++) {
+    assert.equal(keys(recs[i].record).at(-1), 'team');
+    const prompt = eventName(inRecs[i].record) === 'user_prompt';
+    if (prompt) prompts++;
+    sameExcept(recs[i].record, inRecs[i].record, prompt ? ['team', 'prompt_length'] : ['team']);
+    if (prompt) assert.ok(attr(inRecs[i].record, 'prompt_length') && !attr(recs[i].record, 'prompt_length'));
+    assert.equal(sent.includes(slices[i]), !prompt, `record ${i}: received bytes ${prompt ? 'not ' : ''}reused`);
+  }
+  assert.ok(prompts > 0 && prompts < recs.length);
 });

@@ -25,7 +25,7 @@ export function recordWalker(signal: Signal, spanEvents: boolean): Walker {
     return (model, _mutable, visit) => {
       for (const rl of (model as LogsRequest).resourceLogs ?? [])
         for (const sl of rl.scopeLogs ?? [])
-          for (const log of sl.logRecords ?? []) if (visit(log, { signal, resource: rl.resource, scope: sl.scope, log })) return;
+          for (const log of sl.logRecords ?? []) if (visit(log, { signal, resource: rl.resource, scope: sl.scope, log }, log)) return;
     };
   }
   if (signal === 'traces') {
@@ -33,10 +33,10 @@ export function recordWalker(signal: Signal, spanEvents: boolean): Walker {
       for (const rs of (model as TracesRequest).resourceSpans ?? [])
         for (const ss of rs.scopeSpans ?? [])
           for (const span of ss.spans ?? []) {
-            if (visit(span, { signal, resource: rs.resource, scope: ss.scope, span })) return;
+            if (visit(span, { signal, resource: rs.resource, scope: ss.scope, span }, span)) return;
             if (!spanEvents) continue;
             for (const spanEvent of span.events ?? [])
-              if (visit(spanEvent, { signal, resource: rs.resource, scope: ss.scope, span, spanEvent })) return;
+              if (visit(spanEvent, { signal, resource: rs.resource, scope: ss.scope, span, spanEvent }, span)) return;
           }
     };
   }
@@ -47,7 +47,7 @@ export function recordWalker(signal: Signal, spanEvents: boolean): Walker {
           const kind = METRIC_DATA_KINDS.find((k) => metric[k]);
           if (!kind) continue;
           for (const dataPoint of metric[kind]!.dataPoints ?? [])
-            if (visit(dataPoint, { signal, resource: rm.resource, scope: sm.scope, metric, dataPoint })) return;
+            if (visit(dataPoint, { signal, resource: rm.resource, scope: sm.scope, metric, dataPoint }, metric)) return;
         }
   };
 }

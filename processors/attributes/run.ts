@@ -2,7 +2,10 @@
 // changes something: a first pass over the read-only model stops at the first change
 // it finds; only then is the batch edited and the actions run for real. Until the
 // first change nothing has been altered, so the dry pass sees what the real one would.
+// Records whose attributes were only added to keep the bytes they arrived with (an
+// upsert of a new key on every record is the common case); the others are encoded anew.
 import type { Batch } from '../../src/otlp/batch';
+import { attributesAppended, forgetBytes } from '../../src/otlp/record-bytes';
 import type { RecordContext } from '../../src/conditions';
 import type { KeyValue } from '../../src/otlp/model';
 import type { Telemetry } from '../../src/telemetry/metrics';
@@ -16,11 +19,13 @@ export interface Holder {
 }
 
 /**
- * Calls `visit(holder, context)` for each attribute holder of a model; a visitor
- * returning true stops the walk. With `mutable`, the walker may create a missing holder
- * (a resource) so that actions can add to it.
+ * Calls `visit(holder, context, record)` for each attribute holder of a model, where
+ * `record` is the log record, span or metric the holder is part of (the holder itself, a
+ * span event, a data point), or undefined for a resource; a visitor returning true stops
+ * the walk. With `mutable`, the walker may create a missing holder (a resource) so that
+ * actions can add to it.
  */
-export type Walker = (model: unknown, mutable: boolean, visit: (h: Holder, r: RecordContext) => boolean) => void;
+export type Walker = (model: unknown, mutable: boolean, visit: (h: Holder, r: RecordContext, record?: object) => boolean) => void;
 
 /**
  * Applies `actions` in order to every holder `walk` finds. Returns the batch to hand on
@@ -45,18 +50,31 @@ export function applyActions(batch: Batch, actions: readonly CompiledAction[], w
     return batch;
   }
   const stats: Stats = { truncated: 0, notConverted: 0 };
-  walk(batch.edit(), true, (h, r) => {
+  walk(batch.editRecords(), true, (h, r, record) => {
+    // Decoded records always have their list; models built by hand may not.
+    const attrs = h.attributes ?? (h.attributes = []);
+    // Actions replace entries, never change them in place: comparing entries tells what changed.
+    const before = record === h ? attrs.slice() : undefined;
+    let changed = false;
     for (let i = 0; i < n; i++) {
       const a = actions[i];
       if (a.where !== undefined && !a.where(r)) continue;
-      // Decoded records always have their list; models built by hand may not.
-      const attrs = h.attributes ?? (h.attributes = []);
-      a.run(attrs, false, stats);
+      if (a.run(attrs, false, stats)) changed = true;
+    }
+    if (changed && record !== undefined) {
+      if (before !== undefined && onlyAdded(before, attrs)) attributesAppended(record, before.length);
+      else forgetBytes(record);
     }
     return false;
   });
   report(stats);
   return batch;
+}
+
+function onlyAdded(before: KeyValue[], now: KeyValue[]): boolean {
+  if (now.length < before.length) return false;
+  for (let i = 0; i < before.length; i++) if (now[i] !== before[i]) return false;
+  return true;
 }
 
 /** Reports what actions counted, in the relay's own metrics. */

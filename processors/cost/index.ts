@@ -11,7 +11,7 @@ import type { ProcessorFactory } from '../../src/pipeline/component';
 import { simpleProcessor } from '../../src/pipeline/simple-processor';
 import { forEachRecord } from '../../src/otlp/partition';
 import type { KeyValue, LogRecord, LogsRequest } from '../../src/otlp/model';
-import { forgetBytes } from '../../src/otlp/record-bytes';
+import { addAttribute } from '../../src/otlp/record-bytes';
 import { findAttribute } from '../../src/conditions';
 import { checkRows, loadPriceFile, shippedTable, shippedTablePath, type PriceRow } from './prices';
 import { PriceIndex } from './match';
@@ -124,10 +124,7 @@ export const costProcessor: ProcessorFactory<CostConfig> = {
         for (const sl of rl.scopeLogs ?? [])
           for (const log of sl.logRecords ?? []) {
             const kv = adds.get(i++);
-            if (kv) {
-              (log.attributes ??= []).push(kv);
-              forgetBytes(log);
-            }
+            if (kv) addAttribute(log, kv);
           }
       return batch;
     });

@@ -1,10 +1,12 @@
 // Adding enrich's attributes to one request model. As in the other processors of this
 // relay, the walk runs first with write=false ("would anything change?", stopping at
-// the first yes) and, only then, with write=true on the private model from batch.edit().
+// the first yes) and, only then, with write=true on the private model from
+// batch.editRecords(): records that only gain attributes keep their received bytes.
 import type { AnyValue, KeyValue, LogsRequest, MetricsRequest, Resource, TracesRequest } from '../../src/otlp/model';
 import { dataPointsOf } from '../../src/otlp/model';
 import type { Signal } from '../../src/otlp/schema';
 import { findAttribute, plainValue, scalarOf, stringOf } from '../../src/conditions';
+import { addAttribute, forgetBytes } from '../../src/otlp/record-bytes';
 import type { Row, Table } from './table';
 
 type Holder = { attributes: KeyValue[] };
@@ -24,23 +26,34 @@ export interface Walk {
   misses: number;
 }
 
+/** A record's attribute holder (a log record, span or data point) and the record whose bytes hold it. */
+interface Rec {
+  h: Holder;
+  owner: object;
+}
+
 interface Group {
   owner: { resource?: Resource | null };
   /** Listed only when needed: with target resource and no lookup, records are never visited. */
-  records: () => Holder[];
+  records: () => Rec[];
 }
+
+const own = (h: Holder): Rec => ({ h, owner: h });
 
 function groupsOf(signal: Signal, model: unknown): Group[] {
   const out: Group[] = [];
   if (signal === 'logs') {
     for (const rl of (model as LogsRequest).resourceLogs ?? [])
-      out.push({ owner: rl, records: () => (rl.scopeLogs ?? []).flatMap((sl) => sl.logRecords ?? []) });
+      out.push({ owner: rl, records: () => (rl.scopeLogs ?? []).flatMap((sl) => (sl.logRecords ?? []).map(own)) });
   } else if (signal === 'traces') {
     for (const rs of (model as TracesRequest).resourceSpans ?? [])
-      out.push({ owner: rs, records: () => (rs.scopeSpans ?? []).flatMap((ss) => ss.spans ?? []) });
+      out.push({ owner: rs, records: () => (rs.scopeSpans ?? []).flatMap((ss) => (ss.spans ?? []).map(own)) });
   } else {
     for (const rm of (model as MetricsRequest).resourceMetrics ?? [])
-      out.push({ owner: rm, records: () => (rm.scopeMetrics ?? []).flatMap((sm) => (sm.metrics ?? []).flatMap((m) => dataPointsOf(m))) });
+      out.push({
+        owner: rm,
+        records: () => (rm.scopeMetrics ?? []).flatMap((sm) => (sm.metrics ?? []).flatMap((m) => dataPointsOf(m).map((h) => ({ h, owner: m })))),
+      });
   }
   return out;
 }
@@ -52,8 +65,12 @@ function sameValue(a: AnyValue | null | undefined, b: AnyValue): boolean {
   return x === y;
 }
 
-/** Puts `attrs` on `h`: absent keys are added; present ones are replaced only with overwrite. */
-function put(h: Holder, attrs: Attrs, overwrite: boolean, write: boolean): boolean {
+/**
+ * Puts `attrs` on `h`: absent keys are added; present ones are replaced only with overwrite.
+ * `owner` is the record whose bytes hold `h` (none for a resource): one that only gains
+ * attributes keeps them, one whose attribute is replaced is encoded anew.
+ */
+function put(h: Holder, attrs: Attrs, overwrite: boolean, write: boolean, owner?: object): boolean {
   let changed = false;
   for (const [key, value] of attrs) {
     const list = h.attributes ?? [];
@@ -62,8 +79,14 @@ function put(h: Holder, attrs: Attrs, overwrite: boolean, write: boolean): boole
     if (idx >= 0 && (!overwrite || sameValue(list[idx].value, value))) continue;
     if (!write) return true;
     // Values are shared between records; the encoders only read them.
-    if (idx >= 0) list[idx] = { key, value };
-    else (h.attributes ??= []).push({ key, value });
+    if (idx >= 0) {
+      list[idx] = { key, value };
+      if (owner) forgetBytes(owner);
+    } else if (owner === h) addAttribute(h, { key, value });
+    else {
+      (h.attributes ??= []).push({ key, value });
+      if (owner) forgetBytes(owner);
+    }
     changed = true;
   }
   return changed;
@@ -101,16 +124,16 @@ export function enrichModel(signal: Signal, model: unknown, plan: EnrichPlan, w:
   for (const g of groupsOf(signal, model)) {
     const resAttrs = g.owner.resource?.attributes;
     if (plan.target === 'record') {
-      for (const r of g.records()) if (step(put(r, merge(w.base, rowFor(plan, w, r.attributes, resAttrs)), plan.overwrite, write))) return true;
+      for (const r of g.records()) if (step(put(r.h, merge(w.base, rowFor(plan, w, r.h.attributes, resAttrs)), plan.overwrite, write, r.owner))) return true;
       continue;
     }
     // Target resource: a key on the resource decides; else the records' keys, if they agree.
     let row = rowFor(plan, w, resAttrs, undefined);
     let perRecord: Row[] | undefined;
-    let records: Holder[] = [];
+    let records: Rec[] = [];
     if (!row && w.table && w.table.size > 0 && !plan.lookupKeys.some((k) => findAttribute(resAttrs, k) !== undefined)) {
       records = g.records();
-      const rows = records.map((r) => rowFor(plan, w, r.attributes, undefined));
+      const rows = records.map((r) => rowFor(plan, w, r.h.attributes, undefined));
       const distinct = new Set(rows.filter((x): x is Row => !!x));
       if (distinct.size === 1) row = [...distinct][0];
       // Records of one resource that belong to different rows: each record gets its own.
@@ -131,7 +154,7 @@ export function enrichModel(signal: Signal, model: unknown, plan: EnrichPlan, w:
     if (perRecord) {
       for (let i = 0; i < records.length; i++) {
         const r = perRecord[i];
-        if (r && step(put(records[i], r, plan.overwrite, write))) return true;
+        if (r && step(put(records[i].h, r, plan.overwrite, write, records[i].owner))) return true;
       }
     }
   }

@@ -16,6 +16,7 @@ import type { Consumer, Processor } from '../../src/pipeline/component';
 import type { Signal } from '../../src/otlp/schema';
 import { FIXTURES_DIR } from '../../test/helpers/fixtures';
 import { firstDifference } from '../../test/helpers/otlp-compare';
+import { countUnknownFields, withUnknownFieldInRecords } from '../../test/helpers/unknown-fields';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -341,4 +342,23 @@ test('the README examples are valid configs', () => {
   const yamlTable = /```yaml\n# teams\.yaml\n([\s\S]*?)```/.exec(readme);
   assert.ok(yamlTable);
   assert.ok(parseTable(yamlTable[1], 'yaml').size > 0);
+});
+
+test('records that only gain attributes are sent with their received bytes; overwritten ones are encoded anew', async () => {
+  // A field OTLP does not define rides on every log record: it survives only where a record was not encoded anew.
+  const input = withUnknownFieldInRecords(fs.readFileSync(path.join(FIXTURES_DIR, 'claude-code/protobuf/01-logs.pb')));
+  const n = countUnknownFields(input);
+  assert.ok(n >= 3);
+  const sendOf = async (raw: unknown) => {
+    const s = await setup('logs', raw);
+    await s.p.consume(Batch.fromProto('logs', input));
+    return { sent: Buffer.from(s.got[0].toProto()), json: s.got[0].toJsonObject() as Json };
+  };
+  const added = await sendOf({ target: 'record', static: { team: 'platform' } });
+  assert.equal(countUnknownFields(added.sent), n, 'every record kept its bytes');
+  for (const r of records('logs', added.json)) assert.deepEqual(attr(r.record.attributes, 'team'), { stringValue: 'platform' });
+  // Claude Code puts terminal.type on every record: overwriting it changes each one.
+  const replaced = await sendOf({ target: 'record', overwrite: true, static: { 'terminal.type': 'changed' } });
+  assert.equal(countUnknownFields(replaced.sent), 0, 'no record kept its bytes');
+  for (const r of records('logs', replaced.json)) assert.deepEqual(attr(r.record.attributes, 'terminal.type'), { stringValue: 'changed' });
 });

@@ -78,7 +78,7 @@ export const enrichProcessor: ProcessorFactory<EnrichConfig> = {
       if (w.base.size === 0 && !w.table?.size) return batch;
       if (enrichModel(ctx.signal, batch.read(), plan, w, false)) {
         w.misses = 0;
-        enrichModel(ctx.signal, batch.edit(), plan, w, true);
+        enrichModel(ctx.signal, batch.editRecords(), plan, w, true);
       }
       misses(w.misses, labels);
       return batch;

@@ -47,7 +47,7 @@ export const limitsProcessor: ProcessorFactory<LimitsConfig> = {
     return simpleProcessor(ctx, next, (batch) => {
       if (!walk(batch.read(), false)) return batch;
       limiter.tally = emptyTally();
-      walk(batch.edit(), true);
+      walk(batch.editRecords(), true);
       const t = limiter.tally;
       truncated(t.valuesCut, { ...base, limit: 'attribute_value_size' });
       truncated(t.bodiesCut, { ...base, limit: 'body_size' });

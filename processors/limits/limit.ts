@@ -1,11 +1,13 @@
 // The limits over one request model. Like agent_normalize, every walk runs in two
 // modes: write=false answers "is any limit exceeded?" (stopping at the first yes) so a
 // batch within its limits is handed on untouched; write=true cuts, in the private
-// model from batch.edit(), and tallies what it cut.
+// model from batch.editRecords(), and tallies what it cut. Records it cut are encoded
+// anew; the others keep the bytes they arrived with.
 import type {
   AnyValue, KeyValue, LogsRequest, MetricsRequest, Resource, Scope, Span, TracesRequest,
 } from '../../src/otlp/model';
 import { dataPointsOf } from '../../src/otlp/model';
+import { forgetBytes } from '../../src/otlp/record-bytes';
 import { fitsUtf8, Utf8Cutter } from './utf8';
 
 export interface Limits {
@@ -177,7 +179,10 @@ export class Limiter {
           if (a && !write) return true;
           const b = this.value(log.body, this.bodyCutter, write, true);
           if (b && !write) return true;
-          changed ||= a || b;
+          if (a || b) {
+            forgetBytes(log);
+            changed = true;
+          }
         }
     }
     return changed;
@@ -229,6 +234,7 @@ export class Limiter {
         for (const span of ss.spans ?? []) {
           if (this.span(span, write)) {
             if (!write) return true;
+            forgetBytes(span);
             changed = true;
           }
         }
@@ -248,6 +254,7 @@ export class Limiter {
           for (const dp of dataPointsOf(m)) {
             if (this.attributes(dp, write)) {
               if (!write) return true;
+              forgetBytes(m);
               changed = true;
             }
           }

@@ -13,6 +13,7 @@ import type { Consumer } from '../../src/pipeline/component';
 import type { Signal } from '../../src/otlp/schema';
 import { FIXTURES_DIR } from '../../test/helpers/fixtures';
 import { firstDifference } from '../../test/helpers/otlp-compare';
+import { countUnknownFields, withUnknownFieldInRecords } from '../../test/helpers/unknown-fields';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -235,4 +236,19 @@ test('the README examples are valid configs', () => {
       assert.match(id, /^limits(\/|$)/);
       assert.deepEqual(configOf(cfg).issues, [], id);
     }
+});
+
+test('records within the limits are sent with their received bytes; cut ones are encoded anew', async () => {
+  // A field OTLP does not define rides on every log record: it survives only where a record was not encoded anew.
+  const input = withUnknownFieldInRecords(fs.readFileSync(path.join(FIXTURES_DIR, 'claude-code/protobuf/01-logs.pb')));
+  const longest = (r: Json) => Math.max(...(r.attributes ?? []).map((a: Json) => utf8Len(a.value?.stringValue ?? '')));
+  const before = Batch.fromProto('logs', input).toJsonObject() as Json;
+  const logs: Json[] = before.resourceLogs.flatMap((rl: Json) => rl.scopeLogs.flatMap((sl: Json) => sl.logRecords));
+  const over = logs.filter((r) => longest(r) > 100).length;
+  assert.ok(over > 0 && over < logs.length);
+  const { out } = await run('logs', Batch.fromProto('logs', input), { max_attribute_value_size: 100 });
+  const sent = Buffer.from(out.toProto());
+  assert.equal(countUnknownFields(sent), logs.length - over);
+  const after = Batch.fromProto('logs', sent).toJsonObject() as Json;
+  for (const rl of after.resourceLogs) for (const sl of rl.scopeLogs) for (const r of sl.logRecords) assert.ok(longest(r) <= 100);
 });

@@ -5,7 +5,8 @@ import { parse as parseYaml } from 'yaml';
 import { resourceProcessor } from './index';
 import { Batch } from '../../src/otlp/batch';
 import type { Signal } from '../../src/otlp/schema';
-import type { LogsRequest } from '../../src/otlp/model';
+import type { LogsRequest, TracesRequest } from '../../src/otlp/model';
+import { countUnknownFields, withUnknownFieldInRecords } from '../../test/helpers/unknown-fields';
 import { loadConfigText } from '../../src/config/load';
 import { firstDifference } from '../../test/helpers/otlp-compare';
 import { attr, fixtureBatch, fixtureJson, harness, keys, loadExample, readmeOf, records, scalar, yamlBlocks, type Json } from '../attributes/testing';
@@ -177,4 +178,15 @@ test('the README example loads, and does what it says on all three agents', asyn
       assert.deepEqual(attr(after, 'service.version'), attr(before, 'service.version'));
     }
   }
+});
+
+test('a changed resource leaves every record with the bytes it arrived with', async () => {
+  // A field OTLP does not define rides on every span: it is still there only if the span was not encoded anew.
+  const input = withUnknownFieldInRecords(fixtureBatch('codex/exec-protobuf/01-traces.pb').toProto());
+  const spans = (Batch.fromProto('traces', input).read() as TracesRequest).resourceSpans.reduce((n, rs) => n + rs.scopeSpans.reduce((k, ss) => k + ss.spans.length, 0), 0);
+  const h = harness(resourceProcessor, { actions: [{ action: 'upsert', key: 'deployment.environment', value: 'prod' }] }, 'traces');
+  const sent = Buffer.from((await h.run(Batch.fromProto('traces', input)))!.toProto());
+  for (const r of resources('traces', Batch.fromProto('traces', sent).toJsonObject())) assert.deepEqual(attr(r, 'deployment.environment'), { stringValue: 'prod' });
+  assert.ok(spans > 100);
+  assert.equal(countUnknownFields(sent), spans, 'every span is sent as received');
 });

@@ -9,9 +9,9 @@
 // that masks one attribute of one record should not pay for the other records.
 //
 // A slice is only trusted while its record is unchanged: code that changes a record's own
-// fields calls forgetBytes(record), or sets a scalar with setScalar() (Batch.editRecords()
-// says who must; Batch.edit() forgets every record's bytes, for code that changes records
-// without saying which). The slice is tied to the object it was decoded into, so a copy
+// fields calls forgetBytes(record), sets a scalar with setScalar(), or adds attributes with
+// addAttribute() or attributesAppended() (Batch.editRecords() says who must; Batch.edit()
+// forgets every record's bytes, for code that changes records without saying which). The slice is tied to the object it was decoded into, so a copy
 // made with `{ ...record }` does not inherit it. With AGENTRELAY_CHECK_REUSE=1 (the test suite sets it) every reused slice is
 // compared with a fresh encoding of its record, and a mismatch throws.
 import * as protobuf from 'protobufjs';
@@ -26,7 +26,14 @@ interface Original {
   bytes: Uint8Array;
   /** Scalar fields changed since: written after the bytes, where they override the old values. */
   appended?: string[];
+  /**
+   * Attributes from this index on were added since: written after the bytes, where a
+   * decoder appends them to the list the bytes hold (a repeated field's entries add up).
+   */
+  attrBase?: number;
 }
+
+type WithAttributes = { attributes?: unknown[] | null };
 
 type Marked = { [ORIGINAL]?: Original };
 
@@ -158,6 +165,28 @@ export function setScalar<T extends object, K extends keyof T & string>(record: 
   else if (!o.appended.includes(field)) o.appended.push(field);
 }
 
+/**
+ * Adds `kv` at the end of `record`'s attributes. A record that keeps its bytes keeps them,
+ * with the attribute written after them (cost, agent.name and upserts add one attribute to
+ * many records; encoding each record anew for it would cost more than all the rest).
+ */
+export function addAttribute<K>(record: { attributes?: K[] | null }, kv: K): void {
+  const list = (record.attributes ??= []);
+  attributesAppended(record, list.length);
+  list.push(kv);
+}
+
+/**
+ * Says that of `record`'s attributes only those from index `base` on were added since it
+ * was decoded (or since the last call): the first `base` are the same objects, in the same
+ * order, unchanged. Code that may have changed more calls forgetBytes() instead.
+ */
+export function attributesAppended(record: object, base: number): void {
+  const o = (record as Marked)[ORIGINAL];
+  if (o === undefined || o.owner !== record) return;
+  if (o.attrBase === undefined || base < o.attrBase) o.attrBase = base;
+}
+
 /** Protobuf's default for a scalar: absent from the bytes, or present with nothing in it. */
 function isUnset(v: unknown): boolean {
   if (v == null || v === '' || v === 0 || v === false) return true;
@@ -179,7 +208,7 @@ export function forgetAllBytes(signal: Signal, model: RequestModel): void {
 /** The bytes `record` arrived with, while they are still what it will be sent with. */
 export function receivedBytes(record: object): Uint8Array | undefined {
   const o = (record as Marked)[ORIGINAL];
-  return o !== undefined && o.owner === record && !o.appended ? o.bytes : undefined;
+  return o !== undefined && o.owner === record && !o.appended && o.attrBase === undefined ? o.bytes : undefined;
 }
 
 const has = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k);
@@ -213,7 +242,7 @@ function encodeScopeX(sh: Shape, sx: Fields, w: protobuf.Writer): void {
     for (const rec of records) {
       const o = rec[ORIGINAL];
       if (o === undefined || o.owner !== rec) sh.record.encode(rec, w.uint32(TAG_2).fork()).ldelim();
-      else if (!o.appended) {
+      else if (!o.appended && o.attrBase === undefined) {
         if (CHECK) checkUnchanged(sh, rec, o.bytes);
         w.uint32(TAG_2).bytes(o.bytes);
       } else writeAppended(sh, rec, o, w);
@@ -224,19 +253,27 @@ function encodeScopeX(sh: Shape, sx: Fields, w: protobuf.Writer): void {
 }
 
 /**
- * The record's bytes with its changed scalars encoded after them, straight into `w`; a
- * record with a scalar unset since is encoded anew instead (leaving it out would leave the
- * old value in force).
+ * The record's bytes with its changed scalars and added attributes encoded after them,
+ * straight into `w`; a record with a scalar unset since, or with fewer attributes than it
+ * had, is encoded anew instead (leaving it out would leave the old value in force).
  */
 function writeAppended(sh: Shape, rec: Marked, o: Original, w: protobuf.Writer): void {
   const changed: Record<string, unknown> = {};
-  for (const f of o.appended!) {
+  for (const f of o.appended ?? []) {
     const v = (rec as Record<string, unknown>)[f];
     if (v == null) {
       sh.record.encode(rec, w.uint32(TAG_2).fork()).ldelim();
       return;
     }
     changed[f] = v;
+  }
+  if (o.attrBase !== undefined) {
+    const list = (rec as WithAttributes).attributes;
+    if (!list || list.length < o.attrBase) {
+      sh.record.encode(rec, w.uint32(TAG_2).fork()).ldelim();
+      return;
+    }
+    changed.attributes = list.slice(o.attrBase);
   }
   if (CHECK) checkUnchanged(sh, rec, Buffer.concat([o.bytes, sh.record.encode(changed).finish()]));
   sh.record.encode(changed, w.uint32(TAG_2).fork().raw(o.bytes)).ldelim();

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import { Batch } from '../../src/otlp/batch';
 import { signalTypes, type Signal } from '../../src/otlp/schema';
 import { toJson } from '../../src/otlp/json';
-import { checkReuse, setScalar, decodeKeepingBytes, encodeReusingBytes, forgetBytes, receivedBytes } from '../../src/otlp/record-bytes';
+import { addAttribute, checkReuse, setScalar, decodeKeepingBytes, encodeReusingBytes, forgetBytes, receivedBytes } from '../../src/otlp/record-bytes';
 import type { LogRecord, LogsRequest, RequestModel } from '../../src/otlp/model';
 import { listFixtures } from '../helpers/fixtures';
 
@@ -88,6 +88,36 @@ test('a scalar set where there was none is written after the record\'s bytes and
   // The same record, only grown by the appended field: its received bytes were copied, not re-encoded.
   assert.ok(out.length > original.length && out.length < original.length + 40);
   assert.ok(out.includes(kept) && bytes.includes(kept));
+});
+
+test('an added attribute is written after the record\'s bytes and read at the end of its list', () => {
+  const { bytes, batch } = claudeLogs();
+  const logs = logsOf(batch.editRecords());
+  const kept = Buffer.from(receivedBytes(logs[1])!);
+  const keys = logs[1].attributes.map((a) => a.key);
+  const original = Buffer.from(signalTypes.logs.request.encode(batch.read()).finish());
+  addAttribute(logs[1], { key: 'team', value: { stringValue: 'platform' } });
+  setScalar(logs[1], 'eventName', 'claude_code.named');
+  assert.equal(receivedBytes(logs[1]), undefined, 'the bytes alone are no longer the record');
+  const out = Buffer.from(batch.toProto());
+  const sent = logsOf(signalTypes.logs.request.decode(out) as unknown as RequestModel);
+  assert.deepEqual(sent[1].attributes.map((a) => a.key), [...keys, 'team']);
+  assert.equal(sent[1].attributes.at(-1)!.value!.stringValue, 'platform');
+  assert.equal(sent[1].eventName, 'claude_code.named');
+  // Copied, then grown by the attribute and the name only.
+  assert.ok(out.includes(kept) && bytes.includes(kept));
+  assert.ok(out.length > original.length && out.length < original.length + 60);
+});
+
+test('a record left with fewer attributes than before its additions is encoded anew', () => {
+  const { batch } = claudeLogs();
+  const logs = logsOf(batch.editRecords());
+  const kept = Buffer.from(receivedBytes(logs[1])!);
+  addAttribute(logs[1], { key: 'team', value: { stringValue: 'platform' } });
+  logs[1].attributes.splice(0, logs[1].attributes.length);
+  const out = Buffer.from(batch.toProto());
+  assert.equal(out.includes(kept), false);
+  assert.deepEqual(logsOf(signalTypes.logs.request.decode(out) as unknown as RequestModel)[1].attributes, []);
 });
 
 test('a scalar that had a value is not left in the bytes: the record is encoded anew', () => {
