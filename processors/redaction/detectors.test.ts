@@ -184,3 +184,24 @@ test('adversarial megabyte strings: the secret at their end is still found', () 
     assert.ok(!r.out.includes(secret), `after ${JSON.stringify(unit)}…`);
   }
 });
+
+test('long strings: a clean one comes back the same every time; one with a secret is scrubbed and counted every time', () => {
+  const sc = new Scrubber({ disabled: new Set(), patterns: [], allowKeys: new Set() });
+  // Gemini CLI's system instructions are long, JSON, and come again in every request.
+  const clean = JSON.stringify({ systemInstruction: 'You are a careful agent. Use the task-runner tools; never print tokens. '.repeat(40) });
+  for (let i = 0; i < 3; i++) assert.equal(sc.scrub(clean, null), clean);
+  const secret = 'ghp_' + 'A1b2C3d4E5'.repeat(4);
+  const dirty = clean.slice(0, -2) + ' export GITHUB_TOKEN=' + secret + '"}';
+  for (let i = 0; i < 3; i++) {
+    const found: string[] = [];
+    const out = sc.scrub(dirty, { secret: (d: string) => void found.push(d) });
+    assert.equal(out.includes(secret), false);
+    assert.ok(found.length > 0);
+  }
+  // Many distinct clean strings are all still scrubbed right (the memory of clean ones is bounded).
+  for (let i = 0; i < 300; i++) {
+    const s = `${i} `.repeat(2000) + clean;
+    assert.equal(sc.scrub(s, null), s);
+  }
+  assert.equal(sc.scrub(dirty, null).includes(secret), false);
+});

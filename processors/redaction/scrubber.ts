@@ -26,6 +26,10 @@ const MAX_JSON_DEPTH = 6;
 const MIN_LENGTH = 6;
 /** Keys whose verdict is remembered at most. */
 const MAX_REMEMBERED_KEYS = 1024;
+/** Strings this long that held no secret are remembered (see Scrubber.clean)… */
+const CLEAN_MIN_LENGTH = 1024;
+/** …up to this many characters in all. */
+const CLEAN_MAX_CHARS = 1 << 20;
 
 interface KeyVerdict {
   allowed: boolean;
@@ -40,6 +44,14 @@ export class Scrubber {
   private readonly allowKeys: ReadonlySet<string>;
   /** With user patterns, the built-in trigger no longer tells which strings can be skipped. */
   private readonly alwaysScan: boolean;
+  /**
+   * Long strings lately found to hold no secret, oldest first. Gemini CLI sends the same
+   * 31 KB of system instructions in request after request: finding one again costs a hash
+   * and a comparison, scrubbing it again a dozen scans and a JSON walk. Only clean strings
+   * are kept, so no secret stays in memory on their account.
+   */
+  private readonly clean = new Set<string>();
+  private cleanChars = 0;
 
   constructor(opts: ScrubberOptions) {
     const users = opts.patterns.map((p) => userDetector(p.name, p.re, p.group));
@@ -89,6 +101,24 @@ export class Scrubber {
 
   /** `s` with every secret replaced; `s` itself (the same string) when it holds none. */
   scrub(s: string, t: Tally | null, depth = 0): string {
+    if (s.length < CLEAN_MIN_LENGTH || depth > 0) return this.scrubAnew(s, t, depth);
+    if (this.clean.has(s)) return s;
+    const out = this.scrubAnew(s, t, depth);
+    if (out === s) this.rememberClean(s);
+    return out;
+  }
+
+  private rememberClean(s: string): void {
+    this.clean.add(s);
+    this.cleanChars += s.length;
+    for (const old of this.clean) {
+      if (this.cleanChars <= CLEAN_MAX_CHARS) break;
+      this.clean.delete(old);
+      this.cleanChars -= old.length;
+    }
+  }
+
+  private scrubAnew(s: string, t: Tally | null, depth: number): string {
     if (s.length < MIN_LENGTH) return s;
     if (!this.alwaysScan && !TRIGGER.test(s)) return s;
     if (depth < MAX_JSON_DEPTH && looksLikeJson(s)) {
