@@ -8,7 +8,7 @@ import type {
 } from '../../src/otlp/model';
 import { dataPointsOf } from '../../src/otlp/model';
 import { findAttribute } from '../../src/conditions';
-import { addAttribute, forgetBytes, setScalar } from '../../src/otlp/record-bytes';
+import { addAttribute, forgetBytes, replaceAttributes, setScalar } from '../../src/otlp/record-bytes';
 import { AGENT_NAME_KEY, type Agent, type AgentDetector } from './agents';
 import { convertString, isoToUnixNano, isZeroTime, ownString, type NumberKind } from './values';
 
@@ -52,9 +52,18 @@ function tagRecord(record: { attributes: KeyValue[] }, agent: Agent, write: bool
   return true;
 }
 
+/** numbersFixed() for a list changed in place (span and span event attributes); the caller forgets the span's bytes. */
 function fixNumbers(attrs: KeyValue[] | undefined, plan: Plan, write: boolean): boolean {
-  if (!attrs || plan.numbers.size === 0) return false;
-  let changed = false;
+  const out = numbersFixed(attrs, plan);
+  if (!out) return false;
+  if (write) attrs!.splice(0, attrs!.length, ...out);
+  return true;
+}
+
+/** The list with its number strings turned into numbers (new KeyValues, `attrs` untouched), or undefined when there are none. */
+function numbersFixed(attrs: KeyValue[] | undefined, plan: Plan): KeyValue[] | undefined {
+  if (!attrs || plan.numbers.size === 0) return undefined;
+  let out: KeyValue[] | undefined;
   for (let i = 0; i < attrs.length; i++) {
     const kv = attrs[i];
     const kind = plan.numbers.get(kv.key);
@@ -63,11 +72,10 @@ function fixNumbers(attrs: KeyValue[] | undefined, plan: Plan, write: boolean): 
     if (s === undefined) continue;
     const v = convertString(s, kind);
     if (!v) continue;
-    if (!write) return true;
-    kv.value = v;
-    changed = true;
+    out ??= attrs.slice();
+    out[i] = { key: kv.key, value: v };
   }
-  return changed;
+  return out;
 }
 
 function fixTime(log: LogRecord, write: boolean): boolean {
@@ -125,9 +133,11 @@ function fixLog(log: LogRecord, agent: Agent | undefined, plan: Plan, write: boo
     if (!write) return true;
     changed = true;
   }
-  if (fixNumbers(log.attributes, plan, write)) {
+  const numbers = numbersFixed(log.attributes, plan);
+  if (numbers) {
     if (!write) return true;
-    forgetBytes(log);
+    // The record keeps its bytes but for the attributes that changed.
+    replaceAttributes(log, numbers);
     changed = true;
   }
   if (agent && plan.agentName === 'record' && tagRecord(log, agent, write)) {

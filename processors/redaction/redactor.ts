@@ -12,7 +12,7 @@ import { eventNameOf } from '../../src/conditions';
 import { anyValueKind } from '../../src/conditions/values';
 import type { DataPoint, KeyValue, LogRecord, LogsRequest, MetricsRequest, Resource, Scope, Span, TracesRequest } from '../../src/otlp/model';
 import { METRIC_DATA_KINDS } from '../../src/otlp/model';
-import { forgetBytes } from '../../src/otlp/record-bytes';
+import { forgetBytes, replaceAttributes } from '../../src/otlp/record-bytes';
 import type { Signal } from '../../src/otlp/schema';
 import { eventFields } from './content';
 import type { Hasher } from './identity';
@@ -186,17 +186,24 @@ export class Redactor {
     t.flush();
     if (!attrs && body === SAME && eventName === undefined) return false;
     if (!apply) return true;
+    const list = this.withSummary(attrs ?? lr.attributes ?? [], t);
+    // Only attributes changed: the record keeps its received bytes for the rest.
+    if (body === SAME && eventName === undefined) {
+      replaceAttributes(lr, list);
+      return true;
+    }
     forgetBytes(lr);
     if (body !== SAME && body !== DROP) lr.body = body;
     if (eventName !== undefined) lr.eventName = eventName;
-    const list = attrs ?? lr.attributes ?? [];
-    lr.attributes = this.withSummary(list, t);
+    lr.attributes = list;
     return true;
   }
 
   private span(sp: Span, apply: boolean): boolean {
     const t = this.tally(apply);
     let changed = false;
+    /** Something besides the span's own attributes changed: it is encoded anew. */
+    let others = false;
     const attrs = this.values.attrs(sp.attributes, 'record', undefined, t);
     const name = this.values.scrubField(sp.name, 'name', t);
     const status = this.values.scrubField(sp.status?.message, 'status.message', t);
@@ -204,6 +211,7 @@ export class Redactor {
       if (!apply) return true;
       if (name !== undefined) sp.name = name;
       if (status !== undefined) sp.status = { ...sp.status, message: status };
+      others = name !== undefined || status !== undefined;
       changed = true;
     }
     for (const ev of sp.events ?? []) {
@@ -213,7 +221,7 @@ export class Redactor {
         if (!apply) return true;
         if (evAttrs) ev.attributes = evAttrs;
         if (evName !== undefined) ev.name = evName;
-        changed = true;
+        changed = others = true;
       }
     }
     for (const link of sp.links ?? []) {
@@ -221,13 +229,16 @@ export class Redactor {
       if (linkAttrs) {
         if (!apply) return true;
         link.attributes = linkAttrs;
-        changed = true;
+        changed = others = true;
       }
     }
     if (changed) {
-      forgetBytes(sp);
       t.flush();
-      sp.attributes = this.withSummary(attrs ?? sp.attributes ?? [], t);
+      const list = this.withSummary(attrs ?? sp.attributes ?? [], t);
+      if (others) {
+        forgetBytes(sp);
+        sp.attributes = list;
+      } else replaceAttributes(sp, list);
     }
     return changed;
   }

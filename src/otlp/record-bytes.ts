@@ -9,9 +9,10 @@
 // that masks one attribute of one record should not pay for the other records.
 //
 // A slice is only trusted while its record is unchanged: code that changes a record's own
-// fields calls forgetBytes(record), sets a scalar with setScalar(), or adds attributes with
-// addAttribute() or attributesAppended() (Batch.editRecords() says who must; Batch.edit()
-// forgets every record's bytes, for code that changes records without saying which). The slice is tied to the object it was decoded into, so a copy
+// fields calls forgetBytes(record), sets a scalar with setScalar(), adds attributes with
+// addAttribute() or attributesAppended(), or gives the record a new attribute list with
+// replaceAttributes() (Batch.editRecords() says who must; Batch.edit() forgets every
+// record's bytes, for code that changes records without saying which). The slice is tied to the object it was decoded into, so a copy
 // made with `{ ...record }` does not inherit it. With AGENTRELAY_CHECK_REUSE=1 (the test suite sets it) every reused slice is
 // compared with a fresh encoding of its record, and a mismatch throws.
 import * as protobuf from 'protobufjs';
@@ -31,6 +32,12 @@ interface Original {
    * decoder appends them to the list the bytes hold (a repeated field's entries add up).
    */
   attrBase?: number;
+  /**
+   * Set by replaceAttributes(): the attributes as decoded from `bytes`, in order. The
+   * record's list is then written entry by entry: an entry that is one of these (the same
+   * object) is copied from the bytes, any other is encoded.
+   */
+  decodedAttrs?: unknown[];
 }
 
 type WithAttributes = { attributes?: unknown[] | null };
@@ -43,6 +50,9 @@ const TAG_2 = (2 << 3) | 2;
 const TAG_3 = (3 << 3) | 2;
 
 interface Shape {
+  /** The record's attributes field number (LogRecord 6, Span 9), if it has one. */
+  attributesId?: number;
+  keyValue?: protobuf.Type;
   request: protobuf.Type;
   resourceX: protobuf.Type;
   scopeX: protobuf.Type;
@@ -62,7 +72,11 @@ function shapeOf(signal: Signal): Shape {
   const scopes = resourceX.fieldsById[2].name;
   const scopeX = resourceX.fieldsById[2].resolvedType as protobuf.Type;
   const records = scopeX.fieldsById[2].name;
+  const record = scopeX.fieldsById[2].resolvedType as protobuf.Type;
+  const attributes = record.fields.attributes as protobuf.Field | undefined;
   return {
+    attributesId: attributes?.id,
+    keyValue: attributes?.resolvedType as protobuf.Type | undefined,
     request,
     resourceX,
     scopeX,
@@ -187,6 +201,22 @@ export function attributesAppended(record: object, base: number): void {
   if (o.attrBase === undefined || base < o.attrBase) o.attrBase = base;
 }
 
+/**
+ * Gives a log record or span the attribute list `list`, where every entry that is unchanged
+ * is the same object as before (new values in new KeyValue objects, never changed in
+ * place). The record keeps its bytes for everything else, and for each unchanged
+ * attribute: redaction masks one or two attributes of a record with twenty, and encoding
+ * the whole record anew for it costs more than the masking.
+ */
+export function replaceAttributes<K>(record: { attributes?: K[] | null }, list: K[]): void {
+  const o = (record as Marked)[ORIGINAL];
+  if (o !== undefined && o.owner === record && o.decodedAttrs === undefined) {
+    const before = record.attributes ?? [];
+    o.decodedAttrs = o.attrBase === undefined ? before.slice() : before.slice(0, o.attrBase);
+  }
+  record.attributes = list;
+}
+
 /** Protobuf's default for a scalar: absent from the bytes, or present with nothing in it. */
 function isUnset(v: unknown): boolean {
   if (v == null || v === '' || v === 0 || v === false) return true;
@@ -208,7 +238,7 @@ export function forgetAllBytes(signal: Signal, model: RequestModel): void {
 /** The bytes `record` arrived with, while they are still what it will be sent with. */
 export function receivedBytes(record: object): Uint8Array | undefined {
   const o = (record as Marked)[ORIGINAL];
-  return o !== undefined && o.owner === record && !o.appended && o.attrBase === undefined ? o.bytes : undefined;
+  return o !== undefined && o.owner === record && !o.appended && o.attrBase === undefined && o.decodedAttrs === undefined ? o.bytes : undefined;
 }
 
 const has = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k);
@@ -242,6 +272,7 @@ function encodeScopeX(sh: Shape, sx: Fields, w: protobuf.Writer): void {
     for (const rec of records) {
       const o = rec[ORIGINAL];
       if (o === undefined || o.owner !== rec) sh.record.encode(rec, w.uint32(TAG_2).fork()).ldelim();
+      else if (o.decodedAttrs !== undefined) writeSpliced(sh, rec, o, w);
       else if (!o.appended && o.attrBase === undefined) {
         if (CHECK) checkUnchanged(sh, rec, o.bytes);
         w.uint32(TAG_2).bytes(o.bytes);
@@ -277,6 +308,90 @@ function writeAppended(sh: Shape, rec: Marked, o: Original, w: protobuf.Writer):
   }
   if (CHECK) checkUnchanged(sh, rec, Buffer.concat([o.bytes, sh.record.encode(changed).finish()]));
   sh.record.encode(changed, w.uint32(TAG_2).fork().raw(o.bytes)).ldelim();
+}
+
+/**
+ * A record given a new attribute list (replaceAttributes): its bytes without their
+ * attributes, then its changed scalars, then its attributes, each copied from the bytes
+ * when it is one of those decoded from them and encoded otherwise.
+ */
+function writeSpliced(sh: Shape, rec: Marked, o: Original, w: protobuf.Writer): void {
+  const changed: Record<string, unknown> = {};
+  for (const f of o.appended ?? []) changed[f] = (rec as Record<string, unknown>)[f];
+  const ranges = sh.attributesId === undefined ? [] : attributeRanges(o.bytes, sh.attributesId);
+  if (sh.attributesId === undefined || ranges.length !== o.decodedAttrs!.length * 2 || Object.values(changed).some((v) => v == null)) {
+    sh.record.encode(rec, w.uint32(TAG_2).fork()).ldelim();
+    return;
+  }
+  if (CHECK) {
+    const own = protobuf.Writer.create();
+    splicedBody(sh, rec, o, ranges, changed, own);
+    const bytes = own.finish();
+    checkUnchanged(sh, rec, bytes);
+    w.uint32(TAG_2).bytes(bytes);
+    return;
+  }
+  w.uint32(TAG_2).fork();
+  splicedBody(sh, rec, o, ranges, changed, w);
+  w.ldelim();
+}
+
+function splicedBody(sh: Shape, rec: Marked, o: Original, ranges: number[], changed: Record<string, unknown>, w: protobuf.Writer): void {
+  const decoded = o.decodedAttrs!;
+  const bytes = o.bytes;
+  // Adjacent slices are written as one: each write costs a view and a queued copy.
+  let runStart = 0;
+  let runEnd = 0;
+  const copy = (a: number, b: number) => {
+    if (a === runEnd && runEnd > runStart) runEnd = b;
+    else {
+      if (runEnd > runStart) w.raw(bytes.subarray(runStart, runEnd));
+      runStart = a;
+      runEnd = b;
+    }
+  };
+  const flush = () => {
+    if (runEnd > runStart) w.raw(bytes.subarray(runStart, runEnd));
+    runStart = runEnd = 0;
+  };
+  let at = 0;
+  for (let i = 0; i < ranges.length; i += 2) {
+    if (ranges[i] > at) copy(at, ranges[i]);
+    at = ranges[i + 1];
+  }
+  if (at < bytes.length) copy(at, bytes.length);
+  if (o.appended) {
+    flush();
+    sh.record.encode(changed, w);
+  }
+  const tag = (sh.attributesId! << 3) | 2;
+  let next = 0;
+  for (const kv of (rec as WithAttributes).attributes ?? []) {
+    // Unchanged entries keep their order: look from after the last one found.
+    let j = next;
+    while (j < decoded.length && decoded[j] !== kv) j++;
+    if (j < decoded.length) {
+      copy(ranges[2 * j], ranges[2 * j + 1]);
+      next = j + 1;
+    } else {
+      flush();
+      sh.keyValue!.encode(kv as object, w.uint32(tag).fork()).ldelim();
+    }
+  }
+  flush();
+}
+
+/** Start and end of each attribute entry (tag to end of value) in a record's bytes, in order. */
+function attributeRanges(bytes: Uint8Array, id: number): number[] {
+  const out: number[] = [];
+  const r = protobuf.Reader.create(bytes);
+  while (r.pos < r.len) {
+    const at = r.pos;
+    const tag = r.uint32();
+    r.skipType(tag & 7);
+    if (tag >>> 3 === id) out.push(at, r.pos);
+  }
+  return out;
 }
 
 function checkUnchanged(sh: Shape, rec: object, bytes: Uint8Array): void {

@@ -7,9 +7,10 @@ import * as fs from 'node:fs';
 import { Batch } from '../../src/otlp/batch';
 import { signalTypes, type Signal } from '../../src/otlp/schema';
 import { toJson } from '../../src/otlp/json';
-import { addAttribute, checkReuse, setScalar, decodeKeepingBytes, encodeReusingBytes, forgetBytes, receivedBytes } from '../../src/otlp/record-bytes';
+import { addAttribute, checkReuse, replaceAttributes, setScalar, decodeKeepingBytes, encodeReusingBytes, forgetBytes, receivedBytes } from '../../src/otlp/record-bytes';
 import type { LogRecord, LogsRequest, RequestModel } from '../../src/otlp/model';
 import { listFixtures } from '../helpers/fixtures';
+import { countUnknownFields, withUnknownFieldInRecords } from '../helpers/unknown-fields';
 
 const protoFixtures = listFixtures().filter((f) => f.format === 'proto');
 
@@ -118,6 +119,33 @@ test('a record left with fewer attributes than before its additions is encoded a
   const out = Buffer.from(batch.toProto());
   assert.equal(out.includes(kept), false);
   assert.deepEqual(logsOf(signalTypes.logs.request.decode(out) as unknown as RequestModel)[1].attributes, []);
+});
+
+test('a new attribute list keeps the record\'s other fields and unchanged attributes from its bytes; a replaced value is gone', () => {
+  const { bytes } = claudeLogs();
+  const batch = Batch.fromProto('logs', withUnknownFieldInRecords(bytes));
+  const logs = logsOf(batch.editRecords());
+  const i = logs.findIndex((l) => l.attributes.some((a) => a.key === 'prompt'));
+  assert.ok(i >= 0, 'the fixture has a user_prompt record');
+  const prompt = logs[i].attributes.find((a) => a.key === 'prompt')!.value!.stringValue!;
+  assert.ok(prompt.length > 8);
+  const keys = logs[i].attributes.map((a) => a.key);
+  const list = logs[i].attributes
+    .filter((a) => a.key !== 'event.sequence')
+    .map((a) => (a.key === 'prompt' ? { key: 'prompt', value: { stringValue: '[REDACTED]' } } : a));
+  list.push({ key: 'redaction.masked.count', value: { intValue: 1 } as never });
+  replaceAttributes(logs[i], list);
+  setScalar(logs[i], 'eventName', 'claude_code.user_prompt');
+  const out = Buffer.from(batch.toProto());
+  assert.equal(out.includes(Buffer.from(prompt)), false, 'the prompt is not sent');
+  assert.equal(countUnknownFields(out), logs.length, 'every record kept its other fields from its bytes');
+  const sent = logsOf(signalTypes.logs.request.decode(out) as unknown as RequestModel)[i];
+  assert.deepEqual(sent.attributes.map((a) => a.key), [...keys.filter((k) => k !== 'event.sequence'), 'redaction.masked.count']);
+  assert.equal(sent.attributes.find((a) => a.key === 'prompt')!.value!.stringValue, '[REDACTED]');
+  assert.equal(sent.eventName, 'claude_code.user_prompt');
+  // Forgotten afterwards: encoded anew, the unknown field goes with the bytes.
+  forgetBytes(logsOf(batch.editRecords())[i]);
+  assert.equal(countUnknownFields(Buffer.from(batch.toProto())), logs.length - 1);
 });
 
 test('a scalar that had a value is not left in the bytes: the record is encoded anew', () => {
