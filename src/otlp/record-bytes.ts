@@ -12,9 +12,10 @@
 // fields calls forgetBytes(record), sets a scalar with setScalar(), adds attributes with
 // addAttribute() or attributesAppended(), or gives the record a new attribute list with
 // replaceAttributes() (Batch.editRecords() says who must; Batch.edit() forgets every
-// record's bytes, for code that changes records without saying which). The slice is tied to the object it was decoded into, so a copy
-// made with `{ ...record }` does not inherit it. With AGENTRELAY_CHECK_REUSE=1 (the test suite sets it) every reused slice is
-// compared with a fresh encoding of its record, and a mismatch throws.
+// record's bytes, for code that changes records without saying which). The slice is tied
+// to the object it was decoded into, so a copy made with `{ ...record }` does not inherit
+// it. With AGENTRELAY_CHECK_REUSE=1 (the test suite sets it) every reused slice is compared
+// with a fresh encoding of its record, and a mismatch throws.
 import * as protobuf from 'protobufjs';
 import type { Signal } from './schema';
 import { signalTypes } from './schema';
