@@ -362,3 +362,14 @@ test('records that only gain attributes are sent with their received bytes; over
   assert.equal(countUnknownFields(replaced.sent), 0, 'no record kept its bytes');
   for (const r of records('logs', replaced.json)) assert.deepEqual(attr(r.record.attributes, 'terminal.type'), { stringValue: 'changed' });
 });
+
+test('data points that gain attributes are sent with them: their metric is encoded anew', async () => {
+  const input = withUnknownFieldInRecords(fs.readFileSync(path.join(FIXTURES_DIR, 'claude-code/protobuf/02-metrics.pb')));
+  const s = await setup('metrics', { target: 'record', static: { team: 'platform' } });
+  await s.p.consume(Batch.fromProto('metrics', input));
+  const sent = Buffer.from(s.got[0].toProto());
+  assert.equal(countUnknownFields(sent), 0, 'no metric kept its bytes');
+  const points = records('metrics', Batch.fromProto('metrics', sent).toJsonObject() as Json);
+  assert.ok(points.length > 0);
+  for (const p of points) assert.deepEqual(attr(p.record.attributes, 'team'), { stringValue: 'platform' });
+});
