@@ -471,22 +471,30 @@ export class QueuedRetrySender implements Exporter {
   }
 
   private async work(): Promise<void> {
-    for (;;) {
-      const q = this.queue!;
-      // A persistent queue keeps what is not sent yet: at shutdown, take nothing more.
-      if (this.closing && q.persistent) return;
-      const t = await q.take(this.stopTaking.signal);
-      if (t === undefined) return;
-      // Batches already waiting behind this one go in the same request (memory queue only:
-      // persistent entries are acknowledged one by one). Concatenated protobuf is one valid request.
-      const more = q instanceof MemoryQueue ? q.takeWaiting(MERGE_MAX_ITEMS - t.items, MERGE_MAX_BYTES - t.batch.toProto().length) : [];
-      const batch = more.length ? Batch.concat(t.batch.signal, [t.batch, ...more.map((m) => m.batch)]) : t.batch;
-      const out = await this.deliver(batch, q.persistent);
-      for (const x of [t, ...more]) {
-        if (!out.ok && out.kept) q.release(x);
-        else q.done(x);
-      }
+    // Each round runs in its own call: a suspended async function keeps its locals, and
+    // a consumer waiting in take() would otherwise hold on to the last request it sent
+    // (up to 2 MiB each; with several consumers and exporters, most of the relay's memory
+    // on large requests).
+    while (await this.takeAndSend());
+  }
+
+  /** Takes the next batch (and those waiting behind it) and sends it; false when the consumer should stop. */
+  private async takeAndSend(): Promise<boolean> {
+    const q = this.queue!;
+    // A persistent queue keeps what is not sent yet: at shutdown, take nothing more.
+    if (this.closing && q.persistent) return false;
+    const t = await q.take(this.stopTaking.signal);
+    if (t === undefined) return false;
+    // Batches already waiting behind this one go in the same request (memory queue only:
+    // persistent entries are acknowledged one by one). Concatenated protobuf is one valid request.
+    const more = q instanceof MemoryQueue ? q.takeWaiting(MERGE_MAX_ITEMS - t.items, MERGE_MAX_BYTES - t.batch.toProto().length) : [];
+    const batch = more.length ? Batch.concat(t.batch.signal, [t.batch, ...more.map((m) => m.batch)]) : t.batch;
+    const out = await this.deliver(batch, q.persistent);
+    for (const x of [t, ...more]) {
+      if (!out.ok && out.kept) q.release(x);
+      else q.done(x);
     }
+    return true;
   }
 
   /**

@@ -10,6 +10,8 @@ import * as https from 'node:https';
 import * as os from 'node:os';
 import * as zlib from 'node:zlib';
 import { Writable } from 'node:stream';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import * as protobuf from 'protobufjs';
@@ -207,6 +209,28 @@ describe('otlphttp exporter', () => {
     }
   });
   }
+
+  test('a consumer waiting for more holds no request it has sent', async () => {
+    backend.reset();
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const ctx = makeCtx('otlphttp/idle');
+    const exp = make(otlpHttpExporter, { endpoint: backend.url, compression: 'none', sending_queue: { num_consumers: 2 } }, ctx);
+    // The request's bytes, watched: a batch, a fork of it or a request made from it keeps them alive.
+    const sent = await (async () => {
+      const bytes = Buffer.from(logsBatch().toProto());
+      await exp.consume(Batch.fromProto('logs', bytes));
+      return new WeakRef(bytes);
+    })();
+    for (let i = 0; i < 50 && backend.seen.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(backend.seen.length, 1);
+    await new Promise((r) => setTimeout(r, 20));
+    gc();
+    await new Promise((r) => setImmediate(r));
+    gc();
+    assert.equal(sent.deref(), undefined, 'the sent request was collected while the exporter idles');
+    await exp.shutdown!(Date.now() + 1000);
+  });
 
   test('JSON encoding sends OTLP/JSON with hex trace ids to the per-signal URL', async () => {
     backend.reset();
