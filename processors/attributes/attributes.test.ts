@@ -6,6 +6,7 @@ import { attributesProcessor } from './index';
 import { convertValue, truncateString, UNCHANGED } from './values';
 import { Batch } from '../../src/otlp/batch';
 import { decodeKeepingBytes, receivedBytes } from '../../src/otlp/record-bytes';
+import { countUnknownFields, withUnknownFieldInRecords } from '../../test/helpers/unknown-fields';
 import type { LogsRequest } from '../../src/otlp/model';
 import { loadConfigText } from '../../src/config/load';
 import { firstDifference } from '../../test/helpers/otlp-compare';
@@ -518,7 +519,7 @@ function recordSlices(bytes: Buffer): Buffer[] {
   return m.resourceLogs.flatMap((rl) => rl.scopeLogs.flatMap((sl) => sl.logRecords.map((r) => Buffer.from(receivedBytes(r)!))));
 }
 
-test('records that only gain an attribute are sent with their received bytes; a record with one removed is encoded anew', async () => {
+test('records that only gain an attribute are sent with their received bytes; one with one removed keeps the bytes of the rest', async () => {
   const file = 'claude-code/protobuf/01-logs.pb';
   const h = harness(
     attributesProcessor,
@@ -547,4 +548,8 @@ test('records that only gain an attribute are sent with their received bytes; a 
     assert.equal(sent.includes(slices[i]), !prompt, `record ${i}: received bytes ${prompt ? 'not ' : ''}reused`);
   }
   assert.ok(prompts > 0 && prompts < recs.length);
+  // A field OTLP does not define rides on every record: no record, the changed one included, was encoded anew.
+  const unknown = withUnknownFieldInRecords(Buffer.from(input.toProto()));
+  const again = Buffer.from((await h.run(Batch.fromProto('logs', unknown)))!.toProto());
+  assert.equal(countUnknownFields(again), recs.length);
 });

@@ -2,10 +2,10 @@
 // changes something: a first pass over the read-only model stops at the first change
 // it finds; only then is the batch edited and the actions run for real. Until the
 // first change nothing has been altered, so the dry pass sees what the real one would.
-// Records whose attributes were only added to keep the bytes they arrived with (an
-// upsert of a new key on every record is the common case); the others are encoded anew.
+// A log record's or span's own list is changed as a copy and handed back whole with
+// replaceAttributes(): the record keeps its received bytes for all it did not change.
 import type { Batch } from '../../src/otlp/batch';
-import { attributesAppended, forgetBytes } from '../../src/otlp/record-bytes';
+import { forgetBytes, replaceAttributes } from '../../src/otlp/record-bytes';
 import type { RecordContext } from '../../src/conditions';
 import type { KeyValue } from '../../src/otlp/model';
 import type { Telemetry } from '../../src/telemetry/metrics';
@@ -51,30 +51,23 @@ export function applyActions(batch: Batch, actions: readonly CompiledAction[], w
   }
   const stats: Stats = { truncated: 0, notConverted: 0 };
   walk(batch.editRecords(), true, (h, r, record) => {
-    // Decoded records always have their list; models built by hand may not.
-    const attrs = h.attributes ?? (h.attributes = []);
-    // Actions replace entries, never change them in place: comparing entries tells what changed.
-    const before = record === h ? attrs.slice() : undefined;
+    // Actions change the list in place but replace entries, never change one: a record's own
+    // list is worked on as a copy. (Decoded records always have their list; models built by
+    // hand may not.)
+    const own = record === h;
+    const attrs = own ? (h.attributes ?? []).slice() : (h.attributes ??= []);
     let changed = false;
     for (let i = 0; i < n; i++) {
       const a = actions[i];
       if (a.where !== undefined && !a.where(r)) continue;
       if (a.run(attrs, false, stats)) changed = true;
     }
-    if (changed && record !== undefined) {
-      if (before !== undefined && onlyAdded(before, attrs)) attributesAppended(record, before.length);
-      else forgetBytes(record);
-    }
+    if (changed && own) replaceAttributes(h, attrs);
+    else if (changed && record !== undefined) forgetBytes(record);
     return false;
   });
   report(stats);
   return batch;
-}
-
-function onlyAdded(before: KeyValue[], now: KeyValue[]): boolean {
-  if (now.length < before.length) return false;
-  for (let i = 0; i < before.length; i++) if (now[i] !== before[i]) return false;
-  return true;
 }
 
 /** Reports what actions counted, in the relay's own metrics. */

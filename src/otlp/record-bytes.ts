@@ -207,13 +207,19 @@ export function attributesAppended(record: object, base: number): void {
  * is the same object as before (new values in new KeyValue objects, never changed in
  * place). The record keeps its bytes for everything else, and for each unchanged
  * attribute: redaction masks one or two attributes of a record with twenty, and encoding
- * the whole record anew for it costs more than the masking.
+ * the whole record anew for it costs more than the masking. A list that only adds to the
+ * old one is handled as addAttribute() would.
  */
 export function replaceAttributes<K>(record: { attributes?: K[] | null }, list: K[]): void {
   const o = (record as Marked)[ORIGINAL];
   if (o !== undefined && o.owner === record && o.decodedAttrs === undefined) {
     const before = record.attributes ?? [];
-    o.decodedAttrs = o.attrBase === undefined ? before.slice() : before.slice(0, o.attrBase);
+    const decoded = o.attrBase ?? before.length;
+    let same = list.length >= decoded;
+    for (let i = 0; same && i < decoded; i++) same = list[i] === before[i];
+    // Only added to: the cheaper way, the additions written after the bytes.
+    if (same) o.attrBase = decoded;
+    else o.decodedAttrs = before.slice(0, decoded);
   }
   record.attributes = list;
 }
