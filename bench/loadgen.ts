@@ -68,13 +68,18 @@ async function main(): Promise<void> {
   const end = start + args.durationMs;
   let seq = 0;
   let next = 0;
+  /** Records of the requests given a send time so far. */
+  let scheduled = 0;
   const recordRate = args.rate;
   const worker = async () => {
     while (now() < end) {
       const i = next++ % bodies.length;
       if (recordRate > 0) {
-        // Pace by records: request k is due when the records before it fit the rate.
-        const due = start + (result.records / recordRate) * 1000;
+        // Pace by records: request k is due when the records before it fit the rate. The
+        // slot is taken before the wait: workers that read a shared count after it would
+        // all wake at the same time and send their requests as one burst.
+        const due = start + (scheduled / recordRate) * 1000;
+        scheduled += w.recordsPerRequest[i];
         const wait = due - now();
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
         if (now() >= end) break;

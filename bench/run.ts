@@ -41,6 +41,8 @@ interface Row {
   peakRssMiB?: number;
   /** Peak RSS of a fresh process that only ever saw the fixed latency rate (steady load). */
   steadyRssMiB?: number;
+  /** CPU used during the fixed-rate run, in % of one core. */
+  cpuAtRatePct?: number;
   check: string;
   note?: string;
 }
@@ -316,7 +318,12 @@ async function measure(
       const paced: LoadgenArgs = { target: l.url, transport: 'http', format: 'proto', workload, durationMs: WARMUP_MS, concurrency: 16, rate: LATENCY_RATE };
       await runLoadgen(paced);
       await sink.drain(0);
+      const cpu0 = cpuSeconds(l.pid);
+      const w0 = performance.now();
       const lg = await runLoadgen({ ...paced, durationMs: LATENCY_MS });
+      // What the fixed rate costs: per record several times what saturation does, for every
+      // process here (each request then arrives to an idle process and goes out on its own).
+      row.cpuAtRatePct = Math.round(((cpuSeconds(l.pid) - cpu0) / ((performance.now() - w0) / 1000)) * 100);
       Object.assign(row, latencies(lg, await sink.drain(lg.okRecords * l.expectFactor)));
       row.steadyRssMiB = Math.round(peakRssMiB(l.pid));
     } finally {
@@ -578,8 +585,8 @@ async function main(): Promise<void> {
     ratios[`agents/naive ${w}`] = ratio('agents', 'naive', w);
     if (rows.some((r) => r.case === 'peer' && r.workload === w)) ratios[`agents/peer ${w}`] = ratio('agents', 'peer', w);
   }
-  const header = ['case', 'workload', 'rec/s', 'rec/CPU-s', 'MB/CPU-s', 'p50 ms', 'p99 ms', 'peak RSS MiB', 'RSS@10k MiB', 'check', 'note'];
-  const lines = rows.map((r) => [r.case, r.workload, r.recordsPerSec, r.recordsPerCpuSec, r.mbPerCpuSec, r.p50Ms, r.p99Ms, r.peakRssMiB, r.steadyRssMiB, r.check, r.note ?? ''].map((x) => (x === undefined ? '-' : String(x))));
+  const header = ['case', 'workload', 'rec/s', 'rec/CPU-s', 'MB/CPU-s', 'p50 ms', 'p99 ms', 'peak RSS MiB', 'RSS@10k MiB', 'CPU@10k %', 'check', 'note'];
+  const lines = rows.map((r) => [r.case, r.workload, r.recordsPerSec, r.recordsPerCpuSec, r.mbPerCpuSec, r.p50Ms, r.p99Ms, r.peakRssMiB, r.steadyRssMiB, r.cpuAtRatePct, r.check, r.note ?? ''].map((x) => (x === undefined ? '-' : String(x))));
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   const fmt = (cols: string[]) => cols.map((c, i) => c.padEnd(widths[i])).join('  ');
   console.log(fmt(header));
