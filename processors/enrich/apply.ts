@@ -6,7 +6,7 @@ import type { AnyValue, KeyValue, LogsRequest, MetricsRequest, Resource, TracesR
 import { dataPointsOf } from '../../src/otlp/model';
 import type { Signal } from '../../src/otlp/schema';
 import { findAttribute, plainValue, scalarOf, stringOf } from '../../src/conditions';
-import { addAttribute, forgetBytes } from '../../src/otlp/record-bytes';
+import { addAttribute, forgetBytes, replaceAttributes } from '../../src/otlp/record-bytes';
 import type { Row, Table } from './table';
 
 type Holder = { attributes: KeyValue[] };
@@ -67,8 +67,9 @@ function sameValue(a: AnyValue | null | undefined, b: AnyValue): boolean {
 
 /**
  * Puts `attrs` on `h`: absent keys are added; present ones are replaced only with overwrite.
- * `owner` is the record whose bytes hold `h` (none for a resource): one that only gains
- * attributes keeps them, one whose attribute is replaced is encoded anew.
+ * `owner` is the record whose bytes hold `h` (none for a resource). A record that holds its
+ * own attributes keeps its bytes for all but a replaced one; a metric whose data point
+ * changes is encoded anew.
  */
 function put(h: Holder, attrs: Attrs, overwrite: boolean, write: boolean, owner?: object): boolean {
   let changed = false;
@@ -79,7 +80,11 @@ function put(h: Holder, attrs: Attrs, overwrite: boolean, write: boolean, owner?
     if (idx >= 0 && (!overwrite || sameValue(list[idx].value, value))) continue;
     if (!write) return true;
     // Values are shared between records; the encoders only read them.
-    if (idx >= 0) {
+    if (idx >= 0 && owner === h) {
+      const next = list.slice();
+      next[idx] = { key, value };
+      replaceAttributes(h, next);
+    } else if (idx >= 0) {
       list[idx] = { key, value };
       if (owner) forgetBytes(owner);
     } else if (owner === h) addAttribute(h, { key, value });

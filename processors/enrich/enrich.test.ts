@@ -344,7 +344,7 @@ test('the README examples are valid configs', () => {
   assert.ok(parseTable(yamlTable[1], 'yaml').size > 0);
 });
 
-test('records that only gain attributes are sent with their received bytes; overwritten ones are encoded anew', async () => {
+test('records that gain or overwrite attributes are sent with their received bytes for everything else', async () => {
   // A field OTLP does not define rides on every log record: it survives only where a record was not encoded anew.
   const input = withUnknownFieldInRecords(fs.readFileSync(path.join(FIXTURES_DIR, 'claude-code/protobuf/01-logs.pb')));
   const n = countUnknownFields(input);
@@ -359,8 +359,11 @@ test('records that only gain attributes are sent with their received bytes; over
   for (const r of records('logs', added.json)) assert.deepEqual(attr(r.record.attributes, 'team'), { stringValue: 'platform' });
   // Claude Code puts terminal.type on every record: overwriting it changes each one.
   const replaced = await sendOf({ target: 'record', overwrite: true, static: { 'terminal.type': 'changed' } });
-  assert.equal(countUnknownFields(replaced.sent), 0, 'no record kept its bytes');
-  for (const r of records('logs', replaced.json)) assert.deepEqual(attr(r.record.attributes, 'terminal.type'), { stringValue: 'changed' });
+  assert.equal(countUnknownFields(replaced.sent), n, 'every record kept its bytes for the other fields');
+  for (const r of records('logs', replaced.json)) {
+    assert.deepEqual(attr(r.record.attributes, 'terminal.type'), { stringValue: 'changed' });
+    assert.equal(r.record.attributes.filter((a: Json) => a.key === 'terminal.type').length, 1, 'the old value is not sent along');
+  }
 });
 
 test('data points that gain attributes are sent with them: their metric is encoded anew', async () => {

@@ -8,7 +8,7 @@
 // records of one prompt cycle (see keys.ts), so those are kept or dropped whole.
 // A batch in which nothing is dropped or annotated is handed on as it came.
 import { Batch } from '../../src/otlp/batch';
-import { attributesAppended, forgetBytes, setScalar } from '../../src/otlp/record-bytes';
+import { replaceAttributes, setScalar } from '../../src/otlp/record-bytes';
 import type { KeyValue, LogRecord, LogsRequest, Resource, Span, TracesRequest } from '../../src/otlp/model';
 import type { RecordContext } from '../../src/conditions';
 import { eventNameOf, eventNameTest, findAttribute, int64Value, scalarOf, stringOf } from '../../src/conditions';
@@ -388,28 +388,23 @@ function stringAttr(attrs: KeyValue[] | undefined, key: string): string | undefi
   return typeof v === 'string' ? v : undefined;
 }
 
-/** Sets (or replaces) the sampling attributes of a kept log record. */
-/** Notes the sampling on a kept record; one that only gained attributes keeps its received bytes. */
+/**
+ * Sets (or replaces) the sampling attributes of a kept log record. It keeps its received
+ * bytes for everything else: an upstream sampler's threshold is replaced by a new entry,
+ * never changed in place.
+ */
 function annotateLog(log: LogRecord, t: string, rv: string | undefined): void {
-  const attrs = (log.attributes ??= []);
-  const base = attrs.length;
-  let replaced = setAttr(attrs, ATTR_THRESHOLD, { stringValue: encodeThreshold(t) });
-  replaced = setAttr(attrs, ATTR_PROBABILITY, { doubleValue: probabilityOf(t) }) || replaced;
-  if (rv !== undefined) replaced = setAttr(attrs, ATTR_RANDOMNESS, { stringValue: rv }) || replaced;
-  if (replaced) forgetBytes(log);
-  else attributesAppended(log, base);
+  const attrs = (log.attributes ?? []).slice();
+  setAttr(attrs, ATTR_THRESHOLD, { stringValue: encodeThreshold(t) });
+  setAttr(attrs, ATTR_PROBABILITY, { doubleValue: probabilityOf(t) });
+  if (rv !== undefined) setAttr(attrs, ATTR_RANDOMNESS, { stringValue: rv });
+  replaceAttributes(log, attrs);
 }
 
-/** Returns true when it replaced the value of an attribute already there (in place). */
-function setAttr(attrs: KeyValue[], key: string, value: KeyValue['value']): boolean {
-  for (const kv of attrs) {
-    if (kv.key === key) {
-      kv.value = value;
-      return true;
-    }
-  }
-  attrs.push({ key, value });
-  return false;
+function setAttr(attrs: KeyValue[], key: string, value: KeyValue['value']): void {
+  const i = attrs.findIndex((kv) => kv.key === key);
+  if (i >= 0) attrs[i] = { key, value };
+  else attrs.push({ key, value });
 }
 
 /** Randomness source of last resort for a log record with no key and no trace id: what it says and when. */

@@ -10,6 +10,7 @@ import { Batch } from '../../src/otlp/batch';
 import type { LogRecord, LogsRequest, TracesRequest } from '../../src/otlp/model';
 import { loadConfigText } from '../../src/config/load';
 import { FIXTURES_DIR, listFixtures } from '../../test/helpers/fixtures';
+import { countUnknownFields, withUnknownFieldInRecords } from '../../test/helpers/unknown-fields';
 import { checkConfig, harness, itemsOf, jsonOf, loadFixture, type Json } from './harness';
 import { assess, synthesize, testItemsOf } from './synthetic-events';
 import { thresholdFor } from './threshold';
@@ -245,6 +246,33 @@ test('an upstream threshold composes: randomness kept, the stricter threshold ap
   assert.equal(outL[0].attrs['sampling.threshold'], 'c', 'upstream 25 % is stricter than 50 %: unchanged');
   assert.equal(outL[0].attrs['sampling.probability'], undefined, 'record untouched');
   assert.equal(outL[1].attrs['sampling.threshold'], '8');
+});
+
+test('a log record whose upstream threshold is replaced keeps its received bytes for everything else', async () => {
+  // Sampled upstream at 50 % (threshold 8); the randomness f0... passes 25 % here too.
+  const record = () => ({
+    body: { stringValue: 'tool ran' },
+    attributes: [
+      { key: 'event.name', value: { stringValue: 'tool_result' } },
+      { key: 'sampling.randomness', value: { stringValue: 'f0000000000000' } },
+      { key: 'sampling.threshold', value: { stringValue: '8' } },
+    ],
+  });
+  const logs: LogsRequest = { resourceLogs: [{ resource: { attributes: [] }, scopeLogs: [{ scope: { name: 'x', attributes: [] }, logRecords: [record(), record(), record()] }] }] };
+  // A field OTLP does not define rides on every record: it survives only where a record was not encoded anew.
+  const input = withUnknownFieldInRecords(Batch.fromModel('logs', logs).toProto());
+  const h = harness({ sampling_percentage: 25, keep_defaults: false }, 'logs');
+  await h.consume(Batch.fromProto('logs', input));
+  const sent = Buffer.from(h.out[0].toProto());
+  assert.equal(countUnknownFields(sent), 3, 'every record kept its bytes');
+  const out = itemsOf([Batch.fromProto('logs', sent).toJsonObject() as Json]);
+  assert.equal(out.length, 3);
+  for (const x of out) {
+    assert.equal(x.attrs['sampling.threshold'], 'c', 'the stricter 25 % applies');
+    assert.equal(x.attrs['sampling.randomness'], 'f0000000000000');
+    assert.equal(x.attrs['sampling.probability'], 0.25);
+    assert.equal(x.record.attributes.filter((a: Json) => a.key === 'sampling.threshold').length, 1, 'the old threshold is not sent along');
+  }
 });
 
 test('a trace split over batches is decided once, even when only its later batch carries the key', async () => {
