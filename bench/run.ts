@@ -266,71 +266,153 @@ async function soak(name: string, workload: string, launch: () => Promise<{ pid:
   }
 }
 
-/** Saturation then fixed-rate latency against a target started by `launch`, measured on `pid`. */
-async function measure(
-  name: string,
-  workload: string,
-  launch: (withBatch: boolean) => Promise<{ pid: number; url: string; grpc?: string; stop: () => Promise<void>; expectFactor: number }>,
-  sink: Sink,
-  opts: { latency: boolean; lossy?: boolean; reps: number; transport?: 'http' | 'grpc'; format?: 'proto' | 'json' },
-): Promise<Row> {
+interface Target {
+  pid: number;
+  url: string;
+  grpc?: string;
+  stop: () => Promise<void>;
+  expectFactor: number;
+}
+
+type Launch = (withBatch: boolean) => Promise<Target>;
+
+interface MeasureOpts {
+  latency: boolean;
+  lossy?: boolean;
+  reps: number;
+  transport?: 'http' | 'grpc';
+  format?: 'proto' | 'json';
+}
+
+/** A target being measured at saturation: its row, and the share of a core its best run used. */
+interface Saturating {
+  row: Row;
+  t: Target;
+  opts: MeasureOpts;
+  busy: number;
+}
+
+async function startSaturating(name: string, workload: string, launch: Launch, sink: Sink, opts: MeasureOpts): Promise<Saturating> {
   const row: Row = { case: name, workload, check: 'ok' };
   const t = await launch(true);
+  await runLoadgen({ ...loadFor(t, workload, opts), durationMs: WARMUP_MS });
+  await sink.drain(0);
+  return { row, t, opts, busy: 1 };
+}
+
+function loadFor(t: Target, workload: string, opts: MeasureOpts): LoadgenArgs {
+  const transport = opts.transport ?? 'http';
+  const target = transport === 'grpc' ? t.grpc! : t.url;
+  return { target, transport, format: opts.format ?? 'proto', workload, durationMs: SATURATE_MS, concurrency: 8, rate: 0 };
+}
+
+/**
+ * One run at saturation. The CPU a record costs is inflated by whatever else ran on the two
+ * cores meanwhile (the load generator, the sink, the OS): the least disturbed run is kept.
+ */
+async function saturateOnce(s: Saturating, sink: Sink): Promise<void> {
+  const { row, t, opts } = s;
+  const cpu0 = cpuSeconds(t.pid);
+  const w0 = performance.now();
+  const lg = await runLoadgen(loadFor(t, row.workload, opts));
+  const got = await sink.drain(lg.okRecords * t.expectFactor);
+  const cpu = cpuSeconds(t.pid) - cpu0;
+  const wall = (performance.now() - w0) / 1000;
+  const expected = lg.okRecords * t.expectFactor;
+  if (lg.errors > 0) row.check = `${lg.errors} refused`;
+  if (opts.lossy) row.note = `sink got ${got.records} of ${expected} (drops or merges by design)`;
+  else if (got.records !== expected) row.check = `LOST ${expected - got.records} of ${expected}`;
+  const perCpu = Math.round(lg.okRecords / cpu);
+  if (row.recordsPerCpuSec !== undefined && perCpu <= row.recordsPerCpuSec) return;
+  row.recordsPerSec = Math.round(lg.okRecords / wall);
+  row.recordsPerCpuSec = perCpu;
+  row.mbPerCpuSec = Math.round((lg.bytes / 1e6 / cpu) * 10) / 10;
+  s.busy = cpu / wall;
+}
+
+async function stopSaturating(s: Saturating): Promise<void> {
+  // Below saturation a figure per CPU-second is not the relay's best: under load the sending
+  // queue joins waiting requests, idle it sends each one at once.
+  if (s.busy < 0.75) s.row.note = [s.row.note, `not saturated: the relay used ${Math.round(s.busy * 100)}% of a core, the load generator was the limit`].filter(Boolean).join('; ');
+  s.row.peakRssMiB = Math.round(peakRssMiB(s.t.pid));
+  await s.t.stop();
+}
+
+/** Fixed-rate latency (and the CPU that rate costs) on a fresh target started by `launch`. */
+async function latencyRun(row: Row, launch: Launch, sink: Sink): Promise<void> {
+  const l = await launch(false);
   try {
-    const transport = opts.transport ?? 'http';
-    const target = transport === 'grpc' ? t.grpc! : t.url;
-    const base: LoadgenArgs = { target, transport, format: opts.format ?? 'proto', workload, durationMs: WARMUP_MS, concurrency: 8, rate: 0 };
-    await runLoadgen(base);
+    // Warm up at the same rate first: a fresh process compiles its hot paths and opens its
+    // connections during the first second, and steady-state latency is what is reported.
+    const paced: LoadgenArgs = { target: l.url, transport: 'http', format: 'proto', workload: row.workload, durationMs: WARMUP_MS, concurrency: 16, rate: LATENCY_RATE };
+    await runLoadgen(paced);
     await sink.drain(0);
-    // The CPU a record costs is inflated by whatever else ran on the two cores meanwhile
-    // (the load generator, the sink, the OS): the least disturbed of `reps` runs is kept.
-    let busy = 1;
-    for (let rep = 0; rep < opts.reps; rep++) {
-      const cpu0 = cpuSeconds(t.pid);
-      const w0 = performance.now();
-      const lg = await runLoadgen({ ...base, durationMs: SATURATE_MS });
-      const got = await sink.drain(lg.okRecords * t.expectFactor);
-      const cpu = cpuSeconds(t.pid) - cpu0;
-      const wall = (performance.now() - w0) / 1000;
-      const expected = lg.okRecords * t.expectFactor;
-      if (lg.errors > 0) row.check = `${lg.errors} refused`;
-      if (opts.lossy) row.note = `sink got ${got.records} of ${expected} (drops or merges by design)`;
-      else if (got.records !== expected) row.check = `LOST ${expected - got.records} of ${expected}`;
-      const perCpu = Math.round(lg.okRecords / cpu);
-      if (row.recordsPerCpuSec !== undefined && perCpu <= row.recordsPerCpuSec) continue;
-      row.recordsPerSec = Math.round(lg.okRecords / wall);
-      row.recordsPerCpuSec = perCpu;
-      row.mbPerCpuSec = Math.round((lg.bytes / 1e6 / cpu) * 10) / 10;
-      busy = cpu / wall;
-    }
-    // Below saturation a figure per CPU-second is not the relay's best: under load the sending
-    // queue joins waiting requests, idle it sends each one at once.
-    if (busy < 0.75) row.note = [row.note, `not saturated: the relay used ${Math.round(busy * 100)}% of a core, the load generator was the limit`].filter(Boolean).join('; ');
-    row.peakRssMiB = Math.round(peakRssMiB(t.pid));
+    const cpu0 = cpuSeconds(l.pid);
+    const w0 = performance.now();
+    const lg = await runLoadgen({ ...paced, durationMs: LATENCY_MS });
+    // What the fixed rate costs: per record several times what saturation does, for every
+    // process here (each request then arrives to an idle process and goes out on its own).
+    row.cpuAtRatePct = Math.round(((cpuSeconds(l.pid) - cpu0) / ((performance.now() - w0) / 1000)) * 100);
+    Object.assign(row, latencies(lg, await sink.drain(lg.okRecords * l.expectFactor)));
+    row.steadyRssMiB = Math.round(peakRssMiB(l.pid));
   } finally {
-    await t.stop();
+    await l.stop();
   }
-  if (opts.latency) {
-    const l = await launch(false);
-    try {
-      // Warm up at the same rate first: a fresh process compiles its hot paths and opens its
-      // connections during the first second, and steady-state latency is what is reported.
-      const paced: LoadgenArgs = { target: l.url, transport: 'http', format: 'proto', workload, durationMs: WARMUP_MS, concurrency: 16, rate: LATENCY_RATE };
-      await runLoadgen(paced);
-      await sink.drain(0);
-      const cpu0 = cpuSeconds(l.pid);
-      const w0 = performance.now();
-      const lg = await runLoadgen({ ...paced, durationMs: LATENCY_MS });
-      // What the fixed rate costs: per record several times what saturation does, for every
-      // process here (each request then arrives to an idle process and goes out on its own).
-      row.cpuAtRatePct = Math.round(((cpuSeconds(l.pid) - cpu0) / ((performance.now() - w0) / 1000)) * 100);
-      Object.assign(row, latencies(lg, await sink.drain(lg.okRecords * l.expectFactor)));
-      row.steadyRssMiB = Math.round(peakRssMiB(l.pid));
-    } finally {
-      await l.stop();
+}
+
+/** Saturation then fixed-rate latency against a target started by `launch`, measured on `pid`. */
+async function measure(name: string, workload: string, launch: Launch, sink: Sink, opts: MeasureOpts): Promise<Row> {
+  const s = await startSaturating(name, workload, launch, sink, opts);
+  try {
+    for (let rep = 0; rep < opts.reps; rep++) await saturateOnce(s, sink);
+  } finally {
+    await stopSaturating(s);
+  }
+  if (opts.latency) await latencyRun(s.row, launch, sink);
+  return s.row;
+}
+
+/** A case of the ratios; an optional one (the peer) that fails to start is reported, not fatal. */
+interface Turn {
+  name: string;
+  launch: Launch;
+  opts: MeasureOpts;
+  optional?: boolean;
+}
+
+/**
+ * The cases a ratio is made of, measured in turns: every target runs, then each runs again,
+ * and each keeps its best run. This machine's speed drifts by a third within minutes; cases
+ * measured one after the other would each see a different machine, and so would their ratio.
+ */
+async function measureInTurns(cases: Turn[], workload: string, sink: Sink): Promise<Row[]> {
+  const rows: Row[] = [];
+  const running: (Saturating | undefined)[] = [];
+  const failures = new Map<number, string>();
+  try {
+    for (const [i, c] of cases.entries()) {
+      try {
+        running.push(await startSaturating(c.name, workload, c.launch, sink, c.opts));
+      } catch (e) {
+        if (!c.optional) throw e;
+        failures.set(i, (e as Error).message);
+        running.push(undefined);
+      }
     }
+    for (let rep = 0; rep < RATIO_REPS; rep++) for (const s of running) if (s) await saturateOnce(s, sink);
+  } finally {
+    for (const s of running) if (s) await stopSaturating(s);
   }
-  return row;
+  for (const [i, c] of cases.entries()) {
+    const s = running[i];
+    if (!s) {
+      rows.push({ case: c.name, workload, check: 'failed', note: `${c.name} did not run: ${failures.get(i)}` });
+      continue;
+    }
+    if (c.opts.latency) await latencyRun(s.row, c.launch, sink);
+    rows.push(s.row);
+  }
+  return rows;
 }
 
 /**
@@ -371,18 +453,26 @@ function fluentBitLauncher(binary: string, sinkPort: number) {
       ].join('\n'),
     );
     const proc = spawn(binary, ['-c', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+    // A binary that cannot be started (a wrong path) is reported here, not as a crash of the bench.
+    let spawnError: Error | undefined;
+    proc.on('error', (e) => (spawnError = e));
     const net = await import('node:net');
-    for (let i = 0; i < 200; i++) {
+    let up = false;
+    for (let i = 0; i < 200 && !up; i++) {
+      if (spawnError) throw new Error(`${binary} could not be started: ${spawnError.message}`);
       if (proc.exitCode !== null) throw new Error(`fluent-bit exited with ${proc.exitCode}`);
-      const up = await new Promise<boolean>((resolve) => {
+      up = await new Promise<boolean>((resolve) => {
         const c = net.connect(port, '127.0.0.1', () => {
           c.end();
           resolve(true);
         });
         c.on('error', () => resolve(false));
       });
-      if (up) break;
-      await new Promise((r) => setTimeout(r, 50));
+      if (!up) await new Promise((r) => setTimeout(r, 50));
+    }
+    if (!up) {
+      await stop(proc);
+      throw new Error(`fluent-bit did not listen on port ${port} within 10 s`);
     }
     return { pid: proc.pid!, url: `http://127.0.0.1:${port}`, stop: () => stop(proc), expectFactor: 1 };
   };
@@ -485,21 +575,12 @@ async function main(): Promise<void> {
   const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
   const want = (name: string) => !only || only.split(',').includes(name);
   for (const workload of ['claude-logs', 'codex-traces']) {
-    if (only && !want('codec') && !want('naive') && !want('passthrough') && !want('agents')) break;
+    if (only && !want('codec') && !want('naive') && !want('passthrough') && !want('agents') && !want('peer')) break;
     rows.push(codecCase(workload));
     print(rows.at(-1)!);
     rows.push(await harnessLatency(workload, sinks[0]));
     print(rows.at(-1)!);
-    if (want('naive')) {
-      rows.push(await measure('naive', workload, naiveLauncher, sinks[0], { latency: true, reps: RATIO_REPS }));
-      print(rows.at(-1)!);
-    }
     const none = setupFor({}, valid);
-    if (want('passthrough')) {
-      rows.push(await measure('passthrough', workload, relayLauncher(none.setup, 1), sinks[0], { latency: true, reps: RATIO_REPS }));
-      print(rows.at(-1)!);
-    }
-    if (!want('agents')) continue;
     // Two exporters to one sink: the sink must see every record twice.
     const agents = setupFor(agentsPerSignal, valid);
     const twoToOne = (workers: number) => async (withBatch: boolean) => {
@@ -508,10 +589,20 @@ async function main(): Promise<void> {
       return { pid: r.proc.pid!, url: `http://127.0.0.1:${r.http}`, stop: () => stop(r.proc), expectFactor: 2 };
     };
     const lossy = agents.setup.processors.logs?.includes('sampling');
-    const row = await measure('agents', workload, twoToOne(1), sinks[0], { latency: true, lossy, reps: RATIO_REPS });
-    if (agents.missing.length) row.note = `${row.note ? row.note + '; ' : ''}not yet implemented, left out: ${agents.missing.join(', ')}`;
-    rows.push(row);
-    print(row);
+    const turns: Turn[] = [];
+    const ratioOpts: MeasureOpts = { latency: true, reps: RATIO_REPS };
+    if (want('naive')) turns.push({ name: 'naive', launch: naiveLauncher, opts: ratioOpts });
+    if (want('passthrough')) turns.push({ name: 'passthrough', launch: relayLauncher(none.setup, 1), opts: ratioOpts });
+    if (want('agents')) turns.push({ name: 'agents', launch: twoToOne(1), opts: { ...ratioOpts, lossy } });
+    if (process.env.FLUENT_BIT && want('peer')) {
+      turns.push({ name: 'peer', launch: fluentBitLauncher(process.env.FLUENT_BIT, sinks[0].port), opts: ratioOpts, optional: true });
+    }
+    for (const row of await measureInTurns(turns, workload, sinks[0])) {
+      if (row.case === 'agents' && agents.missing.length) row.note = `${row.note ? row.note + '; ' : ''}not yet implemented, left out: ${agents.missing.join(', ')}`;
+      rows.push(row);
+      print(row);
+    }
+    if (!want('agents')) continue;
     if (!want('workers')) continue;
     // service.workers: 2. On two cores shared with the load generator and the sink, what it
     // shows is records/s (throughput); records per CPU-second does not improve with processes.
@@ -559,17 +650,7 @@ async function main(): Promise<void> {
     rows.push(await measure(`processor:${p}`, workload, relayLauncher(one.setup, 1), sinks[0], { latency: false, lossy, reps: 1 }));
     print(rows.at(-1)!);
   }
-  if (process.env.FLUENT_BIT) {
-    for (const workload of ['claude-logs', 'codex-traces']) {
-      if (!want('peer')) break;
-      try {
-        rows.push(await measure('peer', workload, fluentBitLauncher(process.env.FLUENT_BIT, sinks[0].port), sinks[0], { latency: true, reps: RATIO_REPS }));
-      } catch (e) {
-        rows.push({ case: 'peer', workload, check: 'failed', note: `Fluent Bit did not run: ${(e as Error).message}` });
-      }
-      print(rows.at(-1)!);
-    }
-  } else {
+  if (!process.env.FLUENT_BIT) {
     rows.push({ case: 'peer', workload: '-', check: 'skipped', note: 'FLUENT_BIT is not set: peer relay skipped' });
   }
   for (const s of sinks) await s.stop();
