@@ -18,6 +18,14 @@ import type { LoadgenArgs, LoadgenResult } from './loadgen';
 // list. transports: gRPC and OTLP/JSON intake, Gemini CLI's logs and metrics, Codex's JSON
 // traces and metrics).
 const QUICK = process.argv.includes('--quick');
+
+/** Every process the bench starts: a bench that fails part-way leaves none running. */
+const children = new Set<ChildProcess>();
+function started(p: ChildProcess): ChildProcess {
+  children.add(p);
+  p.once('exit', () => children.delete(p));
+  return p;
+}
 const SATURATE_MS = QUICK ? 2500 : 6000;
 const WARMUP_MS = QUICK ? 800 : 1500;
 const LATENCY_MS = QUICK ? 2000 : 5000;
@@ -91,7 +99,7 @@ function peakRssMiB(pid: number): number {
 }
 
 function startProcess(args: string[], env: NodeJS.ProcessEnv = {}): { proc: ChildProcess; firstLine: Promise<string>; output: () => string } {
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const proc = started(spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } }));
   let out = '';
   const firstLine = new Promise<string>((resolve, reject) => {
     proc.stdout!.on('data', (d) => {
@@ -197,7 +205,7 @@ async function startRelay(yaml: string): Promise<{ proc: ChildProcess; http: num
   const file = path.join(dir, 'relay.yaml');
   fs.writeFileSync(file, yaml);
   const health = Number(/health: \{endpoint: 127\.0\.0\.1:(\d+)\}/.exec(yaml)![1]);
-  const proc = spawn(process.execPath, [CLI, '--config', file], { stdio: ['ignore', 'ignore', 'pipe'], cwd: dir });
+  const proc = started(spawn(process.execPath, [CLI, '--config', file], { stdio: ['ignore', 'ignore', 'pipe'], cwd: dir }));
   let err = '';
   proc.stderr!.on('data', (d) => (err += d));
   for (let i = 0; i < 200; i++) {
@@ -295,8 +303,13 @@ interface Saturating {
 async function startSaturating(name: string, workload: string, launch: Launch, sink: Sink, opts: MeasureOpts): Promise<Saturating> {
   const row: Row = { case: name, workload, check: 'ok' };
   const t = await launch(true);
-  await runLoadgen({ ...loadFor(t, workload, opts), durationMs: WARMUP_MS });
-  await sink.drain(0);
+  try {
+    await runLoadgen({ ...loadFor(t, workload, opts), durationMs: WARMUP_MS });
+    await sink.drain(0);
+  } catch (e) {
+    await t.stop();
+    throw e;
+  }
   return { row, t, opts, busy: 1 };
 }
 
@@ -386,31 +399,37 @@ interface Turn {
  * measured one after the other would each see a different machine, and so would their ratio.
  */
 async function measureInTurns(cases: Turn[], workload: string, sink: Sink): Promise<Row[]> {
-  const rows: Row[] = [];
   const running: (Saturating | undefined)[] = [];
   const failures = new Map<number, string>();
+  // An optional case that fails is stopped and reported; any other failure ends the bench.
+  const attempt = async (i: number, step: () => Promise<void>) => {
+    try {
+      await step();
+    } catch (e) {
+      if (!cases[i].optional) throw e;
+      failures.set(i, (e as Error).message);
+      await running[i]?.t.stop();
+      running[i] = undefined;
+    }
+  };
   try {
     for (const [i, c] of cases.entries()) {
-      try {
-        running.push(await startSaturating(c.name, workload, c.launch, sink, c.opts));
-      } catch (e) {
-        if (!c.optional) throw e;
-        failures.set(i, (e as Error).message);
-        running.push(undefined);
-      }
+      running.push(undefined);
+      await attempt(i, async () => void (running[i] = await startSaturating(c.name, workload, c.launch, sink, c.opts)));
     }
-    for (let rep = 0; rep < RATIO_REPS; rep++) for (const s of running) if (s) await saturateOnce(s, sink);
+    const reps = Math.max(0, ...cases.map((c) => c.opts.reps));
+    for (let rep = 0; rep < reps; rep++) {
+      for (const [i, s] of running.entries()) if (s && rep < s.opts.reps) await attempt(i, () => saturateOnce(s, sink));
+    }
   } finally {
     for (const s of running) if (s) await stopSaturating(s);
   }
+  const rows: Row[] = [];
   for (const [i, c] of cases.entries()) {
     const s = running[i];
-    if (!s) {
-      rows.push({ case: c.name, workload, check: 'failed', note: `${c.name} did not run: ${failures.get(i)}` });
-      continue;
-    }
-    if (c.opts.latency) await latencyRun(s.row, c.launch, sink);
-    rows.push(s.row);
+    if (s && c.opts.latency) await attempt(i, () => latencyRun(s.row, c.launch, sink));
+    const failure = failures.get(i);
+    rows.push(failure === undefined ? s!.row : { case: c.name, workload, check: 'failed', note: `${c.name} did not run: ${failure}` });
   }
   return rows;
 }
@@ -452,7 +471,7 @@ function fluentBitLauncher(binary: string, sinkPort: number) {
         '    Logs_uri /v1/logs', '    Traces_uri /v1/traces', '    Metrics_uri /v1/metrics', '',
       ].join('\n'),
     );
-    const proc = spawn(binary, ['-c', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const proc = started(spawn(binary, ['-c', file], { stdio: ['ignore', 'ignore', 'pipe'] }));
     // A binary that cannot be started (a wrong path) is reported here, not as a crash of the bench.
     let spawnError: Error | undefined;
     proc.on('error', (e) => (spawnError = e));
@@ -602,8 +621,7 @@ async function main(): Promise<void> {
       rows.push(row);
       print(row);
     }
-    if (!want('agents')) continue;
-    if (!want('workers')) continue;
+    if (!want('agents') || !want('workers')) continue;
     // service.workers: 2. On two cores shared with the load generator and the sink, what it
     // shows is records/s (throughput); records per CPU-second does not improve with processes.
     const two = await measure('agents, 2 workers', workload, twoToOne(2), sinks[0], { latency: true, lossy, reps: 1 });
@@ -684,4 +702,8 @@ async function main(): Promise<void> {
 main().catch((e) => {
   console.error(e);
   process.exit(1);
+});
+
+process.on('exit', () => {
+  for (const p of children) if (p.exitCode === null) p.kill('SIGKILL');
 });
