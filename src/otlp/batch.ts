@@ -113,8 +113,8 @@ export class Batch {
    * The model, for changing, where records nobody changed keep the bytes they arrived
    * with. The caller must pass every log record, span or metric whose own fields (or
    * anything inside them) it changes to forgetBytes() from record-bytes.ts, or set the
-   * field with setScalar() there, add attributes with addAttribute() or
-   * attributesAppended(), or give it a new attribute list with replaceAttributes().
+   * field with setScalar() there, add attributes with addAttribute(), or give it a new
+   * attribute list with replaceAttributes().
    * Removing, adding and reordering records, and changing resources and scopes, need no
    * call.
    */

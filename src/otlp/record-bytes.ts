@@ -10,9 +10,9 @@
 //
 // A slice is only trusted while its record is unchanged: code that changes a record's own
 // fields calls forgetBytes(record), sets a scalar with setScalar(), adds attributes with
-// addAttribute() or attributesAppended(), or gives the record a new attribute list with
-// replaceAttributes() (Batch.editRecords() says who must; Batch.edit() forgets every
-// record's bytes, for code that changes records without saying which). The slice is tied
+// addAttribute(), or gives the record a new attribute list with replaceAttributes()
+// (Batch.editRecords() says who must; Batch.edit() forgets every record's bytes, for
+// code that changes records without saying which). The slice is tied
 // to the object it was decoded into, so a copy made with `{ ...record }` does not inherit
 // it. With AGENTRELAY_CHECK_REUSE=1 (the test suite sets it) every reused slice is compared
 // with a fresh encoding of its record, and a mismatch throws.
@@ -187,19 +187,10 @@ export function setScalar<T extends object, K extends keyof T & string>(record: 
  */
 export function addAttribute<K>(record: { attributes?: K[] | null }, kv: K): void {
   const list = (record.attributes ??= []);
-  attributesAppended(record, list.length);
-  list.push(kv);
-}
-
-/**
- * Says that of `record`'s attributes only those from index `base` on were added since it
- * was decoded (or since the last call): the first `base` are the same objects, in the same
- * order, unchanged. Code that may have changed more calls forgetBytes() instead.
- */
-export function attributesAppended(record: object, base: number): void {
+  // Of the record's attributes only those from here on were added since it was decoded.
   const o = (record as Marked)[ORIGINAL];
-  if (o === undefined || o.owner !== record) return;
-  if (o.attrBase === undefined || base < o.attrBase) o.attrBase = base;
+  if (o !== undefined && o.owner === record && (o.attrBase === undefined || list.length < o.attrBase)) o.attrBase = list.length;
+  list.push(kv);
 }
 
 /**
