@@ -373,16 +373,10 @@ async function latencyRun(row: Row, launch: Launch, sink: Sink): Promise<void> {
   }
 }
 
-/** Saturation then fixed-rate latency against a target started by `launch`, measured on `pid`. */
+/** Saturation then fixed-rate latency against a target started by `launch`: the turns of one case. */
 async function measure(name: string, workload: string, launch: Launch, sink: Sink, opts: MeasureOpts): Promise<Row> {
-  const s = await startSaturating(name, workload, launch, sink, opts);
-  try {
-    for (let rep = 0; rep < opts.reps; rep++) await saturateOnce(s, sink);
-  } finally {
-    await stopSaturating(s);
-  }
-  if (opts.latency) await latencyRun(s.row, launch, sink);
-  return s.row;
+  const [row] = await measureInTurns([{ name, launch, opts }], workload, sink);
+  return row;
 }
 
 /** A case of the ratios; an optional one (the peer) that fails to start is reported, not fatal. */
