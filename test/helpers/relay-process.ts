@@ -8,13 +8,58 @@ import * as path from 'node:path';
 
 export const CLI = path.resolve(__dirname, '../../src/cli.js');
 
+/**
+ * A port nothing listens on, for a relay about to be started. Ports come from below the
+ * kernel's ephemeral range: an outgoing connection (a readiness poll, an exporter) takes
+ * its local port from that range, and could otherwise take a chosen port before the relay
+ * binds it (a relay then failed with EADDRINUSE now and then). None is handed out twice.
+ */
 export async function freePort(): Promise<number> {
+  const below = ephemeralStart();
+  for (let i = 0; i < 100 && below > LOWEST_PORT + 1000; i++) {
+    const port = LOWEST_PORT + Math.floor(Math.random() * (below - LOWEST_PORT));
+    if (handedOut.has(port) || !(await canListen(port))) continue;
+    handedOut.add(port);
+    return port;
+  }
+  for (;;) {
+    const port = await listenOnce(0);
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+}
+
+/** Above the relay's default ports (4317, 4318, 8888, 13133), which some tests start it on. */
+const LOWEST_PORT = 15000;
+const handedOut = new Set<number>();
+
+function ephemeralStart(): number {
+  try {
+    return Number(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || 32768;
+  } catch {
+    return 32768;
+  }
+}
+
+async function canListen(port: number): Promise<boolean> {
+  try {
+    await listenOnce(port);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Listens on `port` (0: any) on 127.0.0.1, closes, and resolves with the port. */
+function listenOnce(port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
+    srv.listen(port, '127.0.0.1', () => {
+      const got = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(got));
     });
   });
 }
